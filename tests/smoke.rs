@@ -1,0 +1,83 @@
+use grad::derive_gradient;
+
+#[derive_gradient]
+fn f(x: f64, y: f64) -> f64 {
+    3.0 * x * x * y
+}
+
+#[derive_gradient(wrt(w, b))]
+fn relu_loss(w: &[f64], b: f64, x: &[f64], y: &[f64], n: usize, d: usize) -> f64 {
+    let mut total = 0.0;
+    for i in 0..n {
+        let mut z = b;
+        for j in 0..d {
+            z += w[j] * x[i * d + j];
+        }
+        let r = y[i] - z.max(0.0);
+        total += r * r;
+    }
+    total / n as f64
+}
+
+#[derive_gradient]
+fn power(x: f64, n: usize) -> f64 {
+    let mut p = 1.0;
+    for _ in 0..n {
+        p = p * x;
+    }
+    p
+}
+
+#[derive_gradient]
+fn newton_sqrt(a: f64) -> f64 {
+    let mut x = a;
+    while (x * x - a).abs() > 1e-12 * a {
+        x = 0.5 * (x + a / x);
+    }
+    x
+}
+
+#[derive_gradient]
+fn early(x: f64) -> f64 {
+    if x > 1.0 {
+        return x * x;
+    }
+    let y = x.sin();
+    y * 2.0
+}
+
+#[derive_gradient]
+fn g(x: f64, y: f64) -> [f64; 2] {
+    [3.0 * x * x * y, 2.0 * x + y.powi(8)]
+}
+
+#[test]
+fn smoke() {
+    let (v, (dx, dy)) = f_grad(2.0, 5.0);
+    assert_eq!(v, 60.0);
+    assert_eq!((dx, dy), (60.0, 12.0));
+    let (v, d) = power_grad(1.5, 3);
+    assert!((v - 3.375).abs() < 1e-12);
+    assert!((d - 3.0 * 2.25).abs() < 1e-12, "{d}");
+    let (v, d) = newton_sqrt_grad(2.0);
+    assert!((v - 2f64.sqrt()).abs() < 1e-10);
+    assert!((d - 0.5 / 2f64.sqrt()).abs() < 1e-8, "{d}");
+    assert_eq!(early_grad(2.0).1, 4.0);
+    assert!((early_grad(0.5).1 - 2.0 * 0.5f64.cos()).abs() < 1e-12);
+    let w = [0.5, -0.25];
+    let x = [1.0, 2.0, 3.0, -1.0, -4.0, 0.5];
+    let y = [1.0, 0.0, 2.0];
+    let (loss, (gw, gb)) = relu_loss_grad(&w, 0.1, &x, &y, 3, 2);
+    let loss2 = relu_loss(&w, 0.1, &x, &y, 3, 2);
+    assert_eq!(loss, loss2);
+    let fd = grad::runtime::finite_diff_gradient(|p: &[f64]| relu_loss(&p[..2], p[2], &x, &y, 3, 2), &[0.5, -0.25, 0.1]);
+    let mut all = gw.clone();
+    all.push(gb);
+    for (a, b) in all.iter().zip(&fd) {
+        assert!((a - b).abs() < 1e-6, "{all:?} vs {fd:?}");
+    }
+    let (val, jac) = g_jacobian(2.0, 1.5);
+    assert_eq!(val, g(2.0, 1.5));
+    assert_eq!(jac[(0, 0)], 6.0 * 2.0 * 1.5);
+    assert_eq!(jac[(1, 1)], 8.0 * 1.5f64.powi(7));
+}
