@@ -81,3 +81,69 @@ fn smoke() {
     assert_eq!(jac[(0, 0)], 6.0 * 2.0 * 1.5);
     assert_eq!(jac[(1, 1)], 8.0 * 1.5f64.powi(7));
 }
+
+#[derive_gradient]
+fn sq(x: f64) -> f64 {
+    x * x
+}
+
+#[derive_gradient]
+fn uses_sq(x: f64, y: f64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..3 {
+        s += sq(x * i as f64) + y;
+    }
+    s
+}
+
+#[derive_gradient]
+fn f32fn(x: f32, a: [f32; 3]) -> f32 {
+    x * a[0] + a[1].sin() * a[2]
+}
+
+#[derive_gradient]
+fn vecout(x: &[f64]) -> Vec<f64> {
+    let mut out = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        out[i] = x[i].ln() * 2.0;
+    }
+    out
+}
+
+#[derive_gradient(layout = "denominator")]
+fn tup(x: f64, y: f64) -> (f64, f64, f64) {
+    (x * y, x + y, x / y)
+}
+
+#[derive_gradient]
+fn dot3(a: [f64; 3], b: &Vec<f64>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..3 {
+        s += a[i] * b[i];
+    }
+    s
+}
+
+#[test]
+fn smoke2() {
+    let (v, (dx, dy)) = uses_sq_grad(2.0, 1.0);
+    assert_eq!(v, uses_sq(2.0, 1.0));
+    assert_eq!(dx, 2.0 * 2.0 * (0.0 + 1.0 + 4.0));
+    assert_eq!(dy, 3.0);
+    let (_, (dx, da)) = f32fn_grad(2.0, [1.0, 0.5, 3.0]);
+    assert_eq!(dx, 1.0);
+    assert_eq!(da, [2.0, 0.5f32.cos() * 3.0, 0.5f32.sin()]);
+    let (v, j) = vecout_jacobian(&[1.0, 2.0, 4.0]);
+    assert_eq!(v.len(), 3);
+    assert_eq!(j[(1, 1)], 1.0);
+    assert_eq!(j[(1, 0)], 0.0);
+    assert_eq!(j[(2, 2)], 0.5);
+    let (v, j) = tup_jacobian(2.0, 4.0);
+    assert_eq!(v, (8.0, 6.0, 0.5));
+    assert_eq!((j.rows(), j.cols()), (2, 3));
+    assert_eq!(j[(0, 0)], 4.0);
+    assert_eq!(j[(1, 2)], -2.0 / 16.0);
+    let (_, (ga, gb)) = dot3_grad([1.0, 2.0, 3.0], &vec![4.0, 5.0, 6.0]);
+    assert_eq!(ga, [4.0, 5.0, 6.0]);
+    assert_eq!(gb, vec![1.0, 2.0, 3.0]);
+}

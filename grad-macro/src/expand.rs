@@ -650,7 +650,7 @@ impl<'a> Companions<'a> {
             if !self.wrt.iter().any(|w| w.var == p.var) {
                 continue;
             }
-            let width = if is_array { quote!(#h.len()) } else { quote!(1usize) };
+            let width = if is_array { quote!(#pid.len()) } else { quote!(1usize) };
             let off = offset.clone();
             if is_array {
                 read_row.extend(quote!(for (k, e) in #h.iter().enumerate() { #jac[(#row, #off + k)] = *e; }));

@@ -1333,10 +1333,16 @@ impl Lowerer {
             return self.fail(span, "unsupported macro: the supported macro is `vec![value; n]` or `vec![a, b, ..]`");
         }
         // vec![v; n]
-        if let Ok(r) = mac.parse_body::<syn::ExprRepeat>() {
-            let value = self.lower_expr(&r.expr, out)?;
-            let count = self.lower_expr(&r.len, out)?;
-            self.check_ty(&count, Ty::Int, r.len.span())?;
+        let repeat = |input: syn::parse::ParseStream| -> syn::Result<(SExpr, SExpr)> {
+            let value: SExpr = input.parse()?;
+            input.parse::<syn::Token![;]>()?;
+            let count: SExpr = input.parse()?;
+            Ok((value, count))
+        };
+        if let Ok((value_expr, count_expr)) = mac.parse_body_with(repeat) {
+            let value = self.lower_expr(&value_expr, out)?;
+            let count = self.lower_expr(&count_expr, out)?;
+            self.check_ty(&count, Ty::Int, count_expr.span())?;
             let ty = self.elems_type(std::slice::from_ref(&value), span, ArrayKind::Vec)?;
             return Ok(self.emit(out, ty, Op::Repeat { value, count, vec: true }, span));
         }
