@@ -60,6 +60,11 @@ pub fn stmt_reads(s: &Stmt) -> Vec<VarId> {
         Stmt::If { cond, .. } => atom_var(cond).into_iter().collect(),
         Stmt::For { lo, hi, .. } => [lo, hi].into_iter().filter_map(atom_var).collect(),
         Stmt::While { cond, .. } => atom_var(cond).into_iter().collect(),
+        Stmt::Dot { acc, a, b, a_off, b_off, lo, hi, .. } => {
+            let mut v = vec![*acc, *a, *b];
+            v.extend([a_off, b_off, lo, hi].into_iter().filter_map(atom_var));
+            v
+        }
         _ => Vec::new(),
     }
 }
@@ -67,7 +72,7 @@ pub fn stmt_reads(s: &Stmt) -> Vec<VarId> {
 /// The variable a statement writes directly, if any.
 pub fn stmt_writes(s: &Stmt) -> Option<VarId> {
     match s {
-        Stmt::Assign { target, .. } | Stmt::Accumulate { target, .. } => Some(*target),
+        Stmt::Assign { target, .. } | Stmt::Accumulate { target, .. } | Stmt::Dot { acc: target, .. } => Some(*target),
         Stmt::Store { array, .. } => Some(*array),
         _ => None,
     }

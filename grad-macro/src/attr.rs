@@ -4,6 +4,7 @@
 //! #[derive_gradient]
 //! #[derive_gradient(wrt(w, b))]
 //! #[derive_gradient(layout = "denominator")]
+//! #[derive_gradient(strict)]
 //! #[derive_gradient(crate = "my_reexport::grad")]
 //! ```
 
@@ -28,6 +29,9 @@ pub struct Options {
     pub layout: Layout,
     /// The path the generated code uses to reach the `grad` crate.
     pub krate: syn::Path,
+    /// `strict`: companions return exactly the user's function's value (no reassociated
+    /// sums), at some cost in speed.
+    pub strict: bool,
 }
 
 impl Parse for Options {
@@ -36,6 +40,7 @@ impl Parse for Options {
             wrt: None,
             layout: Layout::Numerator,
             krate: syn::parse_quote!(::grad),
+            strict: false,
         };
         while !input.is_empty() {
             let key: Ident = if input.peek(Token![crate]) {
@@ -71,6 +76,7 @@ impl Parse for Options {
                         }
                     };
                 }
+                "strict" => options.strict = true,
                 "crate" => {
                     input.parse::<Token![=]>()?;
                     let value: LitStr = input.parse()?;
@@ -80,7 +86,7 @@ impl Parse for Options {
                     return Err(syn::Error::new(
                         key.span(),
                         format!(
-                            "unknown option `{other}`: the options are `wrt(..)`, `layout = \"..\"` and `crate = \"..\"`"
+                            "unknown option `{other}`: the options are `wrt(..)`, `layout = \"..\"`, `strict` and `crate = \"..\"`"
                         ),
                     ))
                 }

@@ -24,6 +24,8 @@ pub struct Printer<'a> {
     pub externals: HashSet<VarId>,
     /// The save slots of a reverse transform.
     pub slots: &'a [Slot],
+    /// The path of the `grad` crate.
+    pub krate: syn::Path,
 }
 
 /// The identifier of a companion: `g` -> `g_pullback`, keeping the path and span.
@@ -507,6 +509,15 @@ impl Printer<'_> {
                     quote!(#id = #zero;)
                 }
             }
+            Stmt::Dot { acc, negate, a, a_off, b, b_off, lo, hi } => {
+                let krate = &self.krate;
+                let (acc, a, b) = (self.ident(*acc), self.ident(*a), self.ident(*b));
+                let (ao, bo, lo, hi) = (self.atom(a_off), self.atom(b_off), self.atom(lo), self.atom(hi));
+                let op = if *negate { quote!(-=) } else { quote!(+=) };
+                quote!(if #lo < #hi {
+                    #acc #op #krate::runtime::kernels::dot(&#a[#ao + #lo..#ao + #hi], &#b[#bo + #lo..#bo + #hi]);
+                })
+            }
             Stmt::AllocLike { target, like } => {
                 let id = self.ident(*target);
                 let like_id = self.ident(*like);
@@ -668,6 +679,7 @@ fn collect_vars(s: &Stmt, used: &mut HashSet<VarId>) {
             used.insert(*target);
             used.insert(*like);
         }
+        Stmt::Dot { .. } => used.extend(crate::analysis::stmt_reads(s)),
     }
 }
 

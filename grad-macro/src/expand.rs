@@ -307,7 +307,7 @@ impl<'a> Companions<'a> {
     ) -> (TokenStream, Vec<syn::Ident>) {
         let mut f = self.lowered.func.clone();
         let wrt: Vec<VarId> = active_params.iter().map(|p| p.var).collect();
-        let code = reverse::transform(&mut f, &wrt, array_adjoints);
+        let code = reverse::transform(&mut f, &wrt, array_adjoints, !self.options.strict);
         // The output parameters: slice adjoints are the caller's buffers themselves.
         let mut externals = HashSet::new();
         let mut out_vars = Vec::new();
@@ -324,7 +324,7 @@ impl<'a> Companions<'a> {
             out_vars.push((p.clone(), adj, var));
         }
         let names = unique_names(&f, code.slots.len());
-        let printer = Printer { names, f: &f, float: self.lowered.float, externals, slots: &code.slots };
+        let printer = Printer { names, f: &f, float: self.lowered.float, externals, slots: &code.slots, krate: self.options.krate.clone() };
         let mut all = code.fwd.clone();
         all.extend(code.rev.iter().cloned());
         let decls = printer.declarations(&all);
@@ -542,7 +542,7 @@ impl<'a> Companions<'a> {
             tan_vars.push(var);
         }
         let names = unique_names(&f, 0);
-        let printer = Printer { names, f: &f, float: self.lowered.float, externals, slots: &[] };
+        let printer = Printer { names, f: &f, float: self.lowered.float, externals, slots: &[], krate: self.options.krate.clone() };
         let decls = printer.declarations(&code.body);
         let body = printer.block(&code.body);
         let result = f.result;

@@ -361,6 +361,9 @@ pub enum Stmt {
     Axpy { target: VarId, scale: Expr, source: Option<VarId> },
     /// Transform-only: set every element (or the scalar) to zero.
     Zero(VarId),
+    /// Transform-only: `acc += dot(a[a_off + lo .. a_off + hi], b[b_off + lo .. b_off + hi])`
+    /// (or `-=`), by the runtime's vectorised kernel.
+    Dot { acc: VarId, negate: bool, a: VarId, a_off: Atom, b: VarId, b_off: Atom, lo: Atom, hi: Atom },
     /// Transform-only: make `target` a zero vector as long as `like`.
     AllocLike { target: VarId, like: VarId },
 }

@@ -13,6 +13,7 @@ mod expand;
 mod forward;
 mod ir;
 mod lower;
+mod optimize;
 mod reverse;
 mod rules;
 

@@ -19,7 +19,7 @@
 
 use crate::analysis::{self, walk};
 use crate::ir::*;
-use crate::rules;
+use crate::{optimize, rules};
 use std::collections::{HashMap, HashSet};
 
 /// A save slot: a scalar local, or a stack (`Vec`) inside loops.
@@ -56,7 +56,7 @@ pub struct ReverseCode {
 
 /// Runs the reverse transform on `f` for the inputs `wrt`. New variables (adjoints, partial
 /// buffers, counters) are added to `f`'s table.
-pub fn transform(f: &mut Function, wrt: &[VarId], array_adjoints: ArrayAdjoints) -> ReverseCode {
+pub fn transform(f: &mut Function, wrt: &[VarId], array_adjoints: ArrayAdjoints, reassociate: bool) -> ReverseCode {
     let active = analysis::active_vars(f, wrt);
     let writes = analysis::write_counts(f);
     let mut adj = HashMap::new();
@@ -82,6 +82,7 @@ pub fn transform(f: &mut Function, wrt: &[VarId], array_adjoints: ArrayAdjoints)
         array_adjoints,
         body: body.clone(),
         nesting: 0,
+        reassociate,
     };
     let (fwd, rev) = cx.block(&body, false);
     ReverseCode { fwd, rev, slots: cx.slots, adj: cx.adj, active: cx.active }
@@ -191,6 +192,8 @@ struct Reverse<'a> {
     body: Block,
     /// How many loops enclose the statement being generated.
     nesting: usize,
+    /// Whether sums may be reassociated (dot products by the vectorised kernel).
+    reassociate: bool,
 }
 
 fn b(e: Expr) -> Box<Expr> {
@@ -511,12 +514,16 @@ impl Reverse<'_> {
                 }
             }
         } else {
-            fwd.push(s.clone());
+            match optimize::dot_product(self.f, s).filter(|_| self.reassociate) {
+                Some(dot) => fwd.extend(dot),
+                None => fwd.push(s.clone()),
+            }
             self.nesting += 1;
             let (fb, rb) = self.block(body, false);
             self.nesting -= 1;
             if !rb.is_empty() {
-                let mut recompute = strip_accumulators(&fb, accs);
+                let live: HashSet<VarId> = rb.iter().flat_map(optimize::stmt_all_reads).collect();
+                let mut recompute = optimize::dead_code(strip_accumulators(&fb, accs), &live);
                 recompute.extend(rb);
                 rev.push(Stmt::For { var, lo: lo.clone(), hi: hi.clone(), rev: backwards, body: recompute });
             }
