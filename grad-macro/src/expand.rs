@@ -96,7 +96,7 @@ impl<'a> Companions<'a> {
                 let mut errors: Option<syn::Error> = None;
                 for n in names {
                     if !float_params.iter().any(|p| p.ident == *n) {
-                        let msg = if f.params.iter().any(|p| f.var(*p).name == n.to_string()) {
+                        let msg = if f.params.iter().any(|p| *n == f.var(*p).name) {
                             format!("`{n}` is not a float parameter: `wrt(..)` names `f64`/`f32` parameters, arrays or slices of them")
                         } else {
                             format!("`wrt` names `{n}`, which is not a parameter of this function")

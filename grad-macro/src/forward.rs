@@ -82,7 +82,6 @@ impl Forward<'_> {
                             tangent: t,
                             tangents,
                         });
-                        return;
                     }
                     Op::Prim(p, args) => {
                         out.push(s.clone());
@@ -96,8 +95,8 @@ impl Forward<'_> {
                             }
                             let tv = Expr::var(self.tan[v]);
                             let term = match partial {
-                                Expr::Atom(Atom::Float(x)) if x == 1.0 => tv,
-                                Expr::Atom(Atom::Float(x)) if x == -1.0 => Expr::Neg(Box::new(tv)),
+                                Expr::Atom(Atom::Float(1.0)) => tv,
+                                Expr::Atom(Atom::Float(-1.0)) => Expr::Neg(Box::new(tv)),
                                 p if partials.singular => Expr::GuardedMul(Box::new(tv), Box::new(p)),
                                 p => Expr::Mul(Box::new(tv), Box::new(p)),
                             };

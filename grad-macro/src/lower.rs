@@ -855,10 +855,7 @@ impl Lowerer {
             Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() && pi.mutability.is_none() => {
                 self.bind(&pi.ident, Ty::Int)
             }
-            Pat::Wild(w) => {
-                let t = self.temp(Ty::Int, w.span());
-                t
-            }
+            Pat::Wild(w) => self.temp(Ty::Int, w.span()),
             other => {
                 self.scopes.pop();
                 return self.fail(other.span(), "the loop variable must be a name or `_`");

@@ -260,8 +260,8 @@ impl Reverse<'_> {
     /// `adj * partial`, simplified for unit partials and guarded where the rule is singular.
     fn scaled(adj: Expr, partial: Expr, guarded: bool) -> Expr {
         match partial {
-            Expr::Atom(Atom::Float(x)) if x == 1.0 => adj,
-            Expr::Atom(Atom::Float(x)) if x == -1.0 => Expr::Neg(b(adj)),
+            Expr::Atom(Atom::Float(1.0)) => adj,
+            Expr::Atom(Atom::Float(-1.0)) => Expr::Neg(b(adj)),
             p if guarded => Expr::GuardedMul(b(adj), b(p)),
             p => Expr::Mul(b(adj), b(p)),
         }
