@@ -132,9 +132,9 @@ impl Printer<'_> {
     }
 
     /// Declarations of every variable the body uses, and of the save slots.
-    pub fn declarations(&self, body: &Block) -> TokenStream {
+    pub fn declarations(&self, body: &Block, also: &[VarId]) -> TokenStream {
         let mut loop_vars = HashSet::new();
-        let mut used = HashSet::new();
+        let mut used: HashSet<VarId> = also.iter().copied().collect();
         crate::analysis::walk(body, &mut |s| {
             if let Stmt::For { var, .. } = s {
                 loop_vars.insert(*var);
@@ -465,10 +465,10 @@ impl Printer<'_> {
             Stmt::PushforwardCall { func, args, refs, target, tangent, tangents } => {
                 let path = companion_path(func, "pushforward");
                 let a = self.call_args(args, refs);
-                let float_args = args.iter().filter(|a| self.atom_is_float(a));
+                let float_args = args.iter().zip(refs).filter(|(a, _)| self.atom_is_float(a));
                 let tans: Vec<TokenStream> = float_args
                     .zip(tangents)
-                    .map(|(arg, tan)| self.tangent_arg(arg, *tan))
+                    .map(|((arg, by_ref), tan)| self.tangent_arg(arg, *by_ref, *tan))
                     .collect();
                 let (v, tv) = (self.ident(*target), self.ident(*tangent));
                 quote!((#v, #tv) = #path(#(#a,)* #(#tans),*);)
@@ -564,13 +564,19 @@ impl Printer<'_> {
     }
 
     /// The tangent argument of a pushforward call for one float argument.
-    fn tangent_arg(&self, arg: &Atom, tan: Option<VarId>) -> TokenStream {
+    fn tangent_arg(&self, arg: &Atom, by_ref: bool, tan: Option<VarId>) -> TokenStream {
         let t = self.t();
         let ty = match arg {
             Atom::Var(v) => self.f.var(*v).ty,
             _ => Ty::Float,
         };
         match (tan, ty) {
+            // `g(&w)` with `w: [f64; N]`: the callee takes a slice, so its tangent too.
+            (Some(a), Ty::FloatArray(ArrayKind::Fixed(_))) if by_ref => {
+                let id = self.ident(a);
+                quote!(&#id)
+            }
+            (None, Ty::FloatArray(ArrayKind::Fixed(n))) if by_ref => quote!(&[0.0 as #t; #n]),
             (Some(a), Ty::FloatArray(ArrayKind::Slice | ArrayKind::Vec)) => {
                 let id = self.ident(a);
                 quote!(&#id[..])

@@ -327,7 +327,8 @@ impl<'a> Companions<'a> {
         let printer = Printer { names, f: &f, float: self.lowered.float, externals, slots: &code.slots, krate: self.options.krate.clone() };
         let mut all = code.fwd.clone();
         all.extend(code.rev.iter().cloned());
-        let decls = printer.declarations(&all);
+        let adjoints: Vec<VarId> = out_vars.iter().filter_map(|(_, adj, _)| *adj).collect();
+        let decls = printer.declarations(&all, &adjoints);
         let fwd = printer.block(&code.fwd);
         let rev = printer.block(&code.rev);
         let result = f.result;
@@ -543,7 +544,9 @@ impl<'a> Companions<'a> {
         }
         let names = unique_names(&f, 0);
         let printer = Printer { names, f: &f, float: self.lowered.float, externals, slots: &[], krate: self.options.krate.clone() };
-        let decls = printer.declarations(&code.body);
+        let mut also: Vec<VarId> = code.tan.values().copied().collect();
+        also.push(f.result);
+        let decls = printer.declarations(&code.body, &also);
         let body = printer.block(&code.body);
         let result = f.result;
         let value = self.return_value(&printer, result);

@@ -186,6 +186,7 @@ impl Lowerer {
     /// The float type a type names, if it is `f32`/`f64`.
     fn float_of(ty: &Type) -> Option<FloatTy> {
         match ty {
+            Type::Group(g) => Self::float_of(&g.elem),
             Type::Path(p) if p.qself.is_none() => {
                 if p.path.is_ident("f64") {
                     Some(FloatTy::F64)
@@ -201,6 +202,7 @@ impl Lowerer {
     }
 
     fn is_int_type(ty: &Type) -> bool {
+        let ty = ungroup(ty);
         const INTS: [&str; 12] =
             ["usize", "isize", "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128"];
         matches!(ty, Type::Path(p) if p.qself.is_none() && INTS.iter().any(|i| p.path.is_ident(i)))
@@ -238,6 +240,7 @@ impl Lowerer {
 
     /// The IR type of a parameter or annotated `let`.
     fn lower_type(&mut self, ty: &Type, what: &str) -> L<Ty> {
+        let ty = ungroup(ty);
         if let Some(ft) = Self::float_of(ty) {
             self.note_float(ft, ty.span())?;
             return Ok(Ty::Float);
@@ -303,11 +306,12 @@ impl Lowerer {
         let syn::ReturnType::Type(_, ty) = output else {
             return self.fail(span, "the function must return a float: `-> f64`, `-> [f64; M]`, `-> (f64, f64)` or `-> Vec<f64>`");
         };
+        let ty = ungroup(ty);
         if let Some(ft) = Self::float_of(ty) {
             self.note_float(ft, ty.span())?;
             return Ok((Ty::Float, ResultShape::Scalar));
         }
-        match &**ty {
+        match ty {
             Type::Array(a) if Self::float_of(&a.elem).is_some() => {
                 let n = self.array_len(&a.len)?;
                 self.note_float(Self::float_of(&a.elem).expect("checked"), a.elem.span())?;
@@ -1355,6 +1359,15 @@ impl Lowerer {
         }
         let ty = self.elems_type(&atoms, span, ArrayKind::Vec)?;
         Ok(self.emit(out, ty, Op::ArrayLit { elems: atoms, vec: true }, span))
+    }
+}
+
+/// A type with invisible groups (from `macro_rules!` `$t:ty`) and parentheses removed.
+fn ungroup(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(g) => ungroup(&g.elem),
+        Type::Paren(p) => ungroup(&p.elem),
+        other => other,
     }
 }
 
