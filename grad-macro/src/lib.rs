@@ -14,6 +14,8 @@ mod forward;
 mod ir;
 mod lower;
 mod optimize;
+#[cfg(test)]
+mod pretty;
 mod reverse;
 mod rules;
 
