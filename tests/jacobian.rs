@@ -1087,11 +1087,9 @@ fn annotated_callee_with_a_slice_argument() {
 }
 
 #[test]
-#[ignore = "macro bug: array-ref-to-slice-callee (/work/notes/bugs/array-ref-to-slice-callee.md)"]
 fn annotated_callee_with_an_array_passed_as_a_slice() {
-    // `g(&w, b)` with an array `w` and a callee taking `&[f64]` does not compile yet: the
-    // pushforward call passes the array's tangent by value. Remove the `cfg(any())`s when fixed.
-    #[cfg(any())]
+    // `g(&w, b)` with an array `w` and a callee taking `&[f64]`: the array's tangent is passed
+    // by reference too.
     mod case {
         use super::*;
         use grad::derive_gradient;
@@ -1113,7 +1111,6 @@ fn annotated_callee_with_an_array_passed_as_a_slice() {
             );
         }
     }
-    #[cfg(any())]
     case::run();
 }
 

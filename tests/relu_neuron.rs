@@ -219,7 +219,6 @@ fn grad_into_overwrites_and_matches() {
 }
 
 #[test]
-#[ignore = "macro bug: fused-reduction-zero-times-inf (/work/notes/bugs/fused-reduction-zero-times-inf.md)"]
 fn zero_samples_give_a_zero_gradient() {
     // 0/0 is NaN for the value, but with no sample no path leads from w or b to the result, so
     // their adjoints stay 0 (as the pushforward says); the fused reduction gives inf * 0 = NaN.

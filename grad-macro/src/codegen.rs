@@ -474,28 +474,35 @@ impl Printer<'_> {
                 quote!((#v, #tv) = #path(#(#a,)* #(#tans),*);)
             }
             Stmt::Axpy { target, scale, source } => {
+                // A zero partial contributes zero even when the scale is infinite, as in a
+                // loop that ran no iteration (0 * inf would be NaN).
                 let tid = self.ident(*target);
                 let scale = self.expr(scale);
+                let zero = self.float_lit(0.0);
                 let is_array = self.f.var(*target).ty.is_array();
                 match (source, is_array) {
                     (Some(src), false) => {
                         let s = self.ident(*src);
-                        quote!(#tid += #scale * #s;)
+                        quote!(if #s != #zero { #tid += #scale * #s; })
                     }
-                    (None, false) => quote!(#tid *= #scale;),
+                    (None, false) => quote!(if #tid != #zero { #tid *= #scale; }),
                     (Some(src), true) => {
                         let s = self.ident(*src);
                         quote!({
                             let scale = #scale;
                             for (out, part) in #tid.iter_mut().zip(#s.iter()) {
-                                *out += scale * *part;
+                                if *part != #zero {
+                                    *out += scale * *part;
+                                }
                             }
                         })
                     }
                     (None, true) => quote!({
                         let scale = #scale;
                         for out in #tid.iter_mut() {
-                            *out *= scale;
+                            if *out != #zero {
+                                *out *= scale;
+                            }
                         }
                     }),
                 }
