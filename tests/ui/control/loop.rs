@@ -1,0 +1,12 @@
+// `loop`
+use grad::derive_gradient;
+
+#[derive_gradient]
+fn f(x: f64) -> f64 {
+    let mut y = x;
+    loop {
+        y = y * 0.5;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+// `return` inside a loop
+use grad::derive_gradient;
+
+#[derive_gradient]
+fn f(x: f64, n: usize) -> f64 {
+    let mut y = x;
+    for _ in 0..n {
+        if y > 10.0 {
+            return y;
+        }
+        y = y * x;
+    }
+    y
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+// an operator the macro does not support on integers (`<<`)
+use grad::derive_gradient;
+
+#[derive_gradient]
+fn f(x: f64, n: usize) -> f64 {
+    let k = n << 1;
+    x * k as f64
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+// writing into an array parameter
+use grad::derive_gradient;
+
+#[derive_gradient]
+fn f(mut x: [f64; 2]) -> f64 {
+    x[0] = 1.0;
+    x[0] * x[1]
+}
+
+fn main() {}

@@ -1,0 +1,12 @@
+// a function declared inside the body
+use grad::derive_gradient;
+
+#[derive_gradient]
+fn f(x: f64) -> f64 {
+    fn sq(v: f64) -> f64 {
+        v * v
+    }
+    sq(x)
+}
+
+fn main() {}

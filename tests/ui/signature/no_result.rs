@@ -1,0 +1,9 @@
+// no result type at all
+use grad::derive_gradient;
+
+#[derive_gradient]
+fn f(x: f64) {
+    let _y = x * x;
+}
+
+fn main() {}
