@@ -634,11 +634,9 @@ fn nested_ifs_with_returns_in_every_branch() {
     check2!(f(), d = nested_returns_derivative, at NESTED_RETURN_POINTS);
 }
 
-// Macro bug (/work/notes/bugs/nested-if-return-fallthrough.md): an `else if` arm or a nested
-// `if` that returns on one path and falls through on the other is rejected ("this path
-// through the function does not give a result"), so these are compiled out; remove the `cfg`
-// once fixed.
-#[cfg(any())]
+// An `else if` arm or a nested `if` that returns on one path and falls through on the other:
+// the fall-through continues with the rest of each enclosing block
+// (regression for /work/notes/bugs/nested-if-return-fallthrough.md).
 mod nested_return_fallthrough {
     use super::*;
 

@@ -147,3 +147,17 @@ fn smoke2() {
     assert_eq!(ga, [4.0, 5.0, 6.0]);
     assert_eq!(gb, vec![1.0, 2.0, 3.0]);
 }
+
+const SCALE: f64 = 2.0;
+
+/// A named constant enters through a typed `let`, as the unknown-name error suggests.
+#[derive_gradient]
+fn scaled(x: f64) -> f64 {
+    let c: f64 = SCALE;
+    x * x * c
+}
+
+#[test]
+fn constants_through_typed_let() {
+    assert_eq!(scaled_grad(3.0), (18.0, 12.0));
+}

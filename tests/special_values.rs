@@ -246,7 +246,6 @@ fn powi_at_zero() {
 }
 
 #[test]
-#[ignore = "macro bug: powi-zero-exponent-at-zero"]
 fn powi_zero_exponent_at_zero() {
     // x^0 = 1 is constant, so its derivative is 0 everywhere, as `powf` gives for y = 0
     // (see `powf_at_base_zero`); the formula n x^(n-1) would give 0 * inf = NaN at x = 0.
@@ -526,7 +525,6 @@ fn zero_tangent_never_becomes_nan() {
 }
 
 #[test]
-#[ignore = "macro bug: forward-zero-partial-times-infinite-tangent"]
 fn forward_mode_matches_reverse_at_zero_adjoint_points() {
     // pushforward with a unit tangent must equal the gradient component, also where reverse
     // mode relies on the zero-adjoint rule: d(0 * sqrt(x))/dx at 0 is 0 (reverse gives 0).

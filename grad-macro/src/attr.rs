@@ -22,6 +22,7 @@ pub enum Layout {
 }
 
 /// Parsed attribute options.
+#[derive(Clone)]
 pub struct Options {
     /// `wrt(a, b)`: the parameters to differentiate, or `None` for every float parameter.
     pub wrt: Option<Vec<Ident>>,
@@ -34,14 +35,15 @@ pub struct Options {
     pub strict: bool,
 }
 
+impl Default for Options {
+    fn default() -> Self {
+        Options { wrt: None, layout: Layout::Numerator, krate: syn::parse_quote!(::grad), strict: false }
+    }
+}
+
 impl Parse for Options {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let mut options = Options {
-            wrt: None,
-            layout: Layout::Numerator,
-            krate: syn::parse_quote!(::grad),
-            strict: false,
-        };
+        let mut options = Options::default();
         while !input.is_empty() {
             let key: Ident = if input.peek(Token![crate]) {
                 let kw: Token![crate] = input.parse()?;

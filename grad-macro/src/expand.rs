@@ -35,21 +35,27 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     };
     let options: Options = match syn::parse2(attr) {
         Ok(o) => o,
-        Err(e) => return fallback(&item_fn, None, e),
+        Err(e) => return fallback(&item_fn, &Options::default(), e),
     };
     match generate(&options, &item_fn) {
         Ok(tokens) => quote!(#item_fn #tokens),
-        Err(e) => fallback(&item_fn, Some(&options), e),
+        Err(e) => fallback(&item_fn, &options, e),
     }
 }
 
 /// The user's function, the errors, and stub companions so no follow-on errors pile up.
-fn fallback(item: &syn::ItemFn, options: Option<&Options>, err: syn::Error) -> TokenStream {
+fn fallback(item: &syn::ItemFn, options: &Options, err: syn::Error) -> TokenStream {
     let errors = err.to_compile_error();
-    let stubs = options
-        .and_then(|o| lower::lower_signature(item).ok().map(|l| (o, l)))
-        .and_then(|(o, l)| Companions::new(o, item, l).ok())
-        .map(|c| c.stubs())
+    // With a bad `wrt(..)`, stubs differentiate every float parameter.
+    let all_params = Options { wrt: None, ..options.clone() };
+    let stubs = lower::lower_signature(item)
+        .ok()
+        .and_then(|l| {
+            let l2 = Lowered { func: l.func.clone(), float: l.float };
+            Companions::new(options, item, l).ok().map(|c| c.stubs()).or_else(|| {
+                Companions::new(&all_params, item, l2).ok().map(|c| c.stubs())
+            })
+        })
         .unwrap_or_default();
     quote!(#item #errors #stubs)
 }
@@ -167,8 +173,8 @@ impl<'a> Companions<'a> {
 
     fn attrs() -> TokenStream {
         quote! {
-            #[allow(unused_mut, unused_variables, unused_assignments, unused_parens, unused_braces,
-                    non_snake_case, clippy::all, clippy::pedantic)]
+            #[allow(dead_code, unused_mut, unused_variables, unused_assignments, unused_parens,
+                    unused_braces, non_snake_case, clippy::all, clippy::pedantic)]
         }
     }
 
@@ -192,6 +198,7 @@ impl<'a> Companions<'a> {
         let t = self.t();
         let seed = self.seed_ty();
         let (pb, pf) = (self.name("pullback"), self.name("pushforward"));
+        let attrs = Self::attrs();
         let adj_params: Vec<TokenStream> = self
             .float_params
             .iter()
@@ -211,9 +218,9 @@ impl<'a> Companions<'a> {
             })
             .collect();
         let mut out = quote! {
-            #[allow(unused_variables, clippy::all)]
+            #attrs
             #vis fn #pb(#params, seed: #seed, #(#adj_params),*) -> #r { ::core::unreachable!() }
-            #[allow(unused_variables, clippy::all)]
+            #attrs
             #vis fn #pf(#params, #(#tan_params),*) -> (#r, #r) { ::core::unreachable!() }
         };
         if self.is_scalar() {
@@ -229,16 +236,16 @@ impl<'a> Companions<'a> {
                 })
                 .collect();
             out.extend(quote! {
-                #[allow(unused_variables, clippy::all)]
+                #attrs
                 #vis fn #g(#params) -> (#r, #grads) { ::core::unreachable!() }
-                #[allow(unused_variables, clippy::all)]
+                #attrs
                 #vis fn #gi(#params, #(#outs),*) -> #r { ::core::unreachable!() }
             });
         } else {
             let j = self.name("jacobian");
             let krate = &self.options.krate;
             out.extend(quote! {
-                #[allow(unused_variables, clippy::all)]
+                #attrs
                 #vis fn #j(#params) -> (#r, #krate::Jacobian<#t>) { ::core::unreachable!() }
             });
         }
@@ -407,6 +414,7 @@ impl<'a> Companions<'a> {
             #[doc = #doc]
             #attrs
             #vis fn #name(#params, #seed: #seed_ty, #(#adj_params),*) -> #r {
+                let _ = #fname;
                 #body
             }
         }
@@ -469,6 +477,7 @@ impl<'a> Companions<'a> {
             #[doc = #doc]
             #attrs
             #vis fn #name(#params, #(#out_params),*) -> #r {
+                let _ = #fname;
                 #checks
                 #body
             }
@@ -587,6 +596,7 @@ impl<'a> Companions<'a> {
             #[doc = #doc]
             #attrs
             #vis fn #name(#params, #(#tan_params),*) -> (#r, #r) {
+                let _ = #fname;
                 #decls
                 #body
                 let #value_id = #value;

@@ -94,11 +94,14 @@ impl Forward<'_> {
                                 continue;
                             }
                             let tv = Expr::var(self.tan[v]);
+                            // Zero tangents stay zero at singular points (0 * inf = 0), and so
+                            // does a zero partial times an infinite tangent, so that forward
+                            // mode gives what reverse mode gives there.
                             let term = match partial {
                                 Expr::Atom(Atom::Float(1.0)) => tv,
                                 Expr::Atom(Atom::Float(-1.0)) => Expr::Neg(Box::new(tv)),
                                 p if partials.singular => Expr::GuardedMul(Box::new(tv), Box::new(p)),
-                                p => Expr::Mul(Box::new(tv), Box::new(p)),
+                                p => Expr::GuardedMul(Box::new(p), Box::new(tv)),
                             };
                             sum = Some(match sum {
                                 None => term,

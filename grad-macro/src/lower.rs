@@ -91,6 +91,9 @@ struct Lowerer {
     expr_depth: usize,
     errors: Vec<syn::Error>,
     signature_only: bool,
+    /// The statements that follow each enclosing `if` that contains a `return`, with the
+    /// scope depth they are lowered at.
+    continuations: Vec<(Vec<SStmt>, usize)>,
 }
 
 /// Is this a `std::f64::consts`-style or `f64::EPSILON`-style path to a float constant?
@@ -119,6 +122,12 @@ impl Lowerer {
 
     fn fail<T>(&mut self, span: Span, msg: impl std::fmt::Display) -> L<T> {
         self.err(span, msg);
+        Err(())
+    }
+
+    /// An error underlining the whole of `node`, not only its first token.
+    fn fail_at<T, N: quote::ToTokens>(&mut self, node: &N, msg: impl std::fmt::Display) -> L<T> {
+        self.errors.push(syn::Error::new_spanned(node, msg.to_string()));
         Err(())
     }
 
@@ -379,7 +388,10 @@ impl Lowerer {
                 self.err(pi.span(), "parameter patterns are not supported: name the parameter, as in `x: f64`");
                 continue;
             }
-            let Ok(ty) = self.lower_type(&pt.ty, "a parameter") else { continue };
+            let Ok(ty) = self.lower_type(&pt.ty, "a parameter") else {
+                self.poison(&pi.ident);
+                continue;
+            };
             let name = pi.ident.to_string();
             self.used_names.insert(name.clone());
             let f = self.f();
@@ -444,12 +456,9 @@ impl Lowerer {
                     // `if` containing `return`: the rest of the block continues in the
                     // branches that fall through.
                     if let SExpr::If(eif) = e {
-                        if contains_return(e) {
+                        if let Some(ret) = find_return(e) {
                             if !matches!(sink, Sink::Result) || self.loop_depth > 0 || self.expr_depth > 0 {
-                                return self.fail(
-                                    e.span(),
-                                    "`return` is supported only in the function body and its `if` branches, not inside loops or block expressions",
-                                );
+                                return self.fail_at(&ret, RETURN_PLACES);
                             }
                             return self.lower_if_with_return(eif, rest, out, sink);
                         }
@@ -472,10 +481,7 @@ impl Lowerer {
 
     fn lower_return(&mut self, r: &syn::ExprReturn, out: &mut Block, sink: Sink) -> L<()> {
         if !matches!(sink, Sink::Result) || self.loop_depth > 0 || self.expr_depth > 0 {
-            return self.fail(
-                r.span(),
-                "`return` is supported only in the function body and its `if` branches, not inside loops or block expressions",
-            );
+            return self.fail_at(r, RETURN_PLACES);
         }
         let Some(value) = &r.expr else {
             return self.fail(r.span(), "`return` needs the result value: `return x;`");
@@ -483,24 +489,29 @@ impl Lowerer {
         self.lower_tail(value, out, Sink::Result)
     }
 
-    /// `if c { ..; return a; } rest`: each branch is followed by `rest` unless it returned.
+    /// `if c { ..; return a; } rest`: each branch is followed by `rest` (and then by the
+    /// rests of the enclosing blocks) unless it returned.
     fn lower_if_with_return(&mut self, eif: &syn::ExprIf, rest: &[SStmt], out: &mut Block, sink: Sink) -> L<bool> {
         let cond = self.lower_cond(&eif.cond, out)?;
+        self.continuations.push((rest.to_vec(), self.scopes.len()));
+        let result = self.lower_returning_branches(eif, cond, out, sink);
+        self.continuations.pop();
+        result
+    }
+
+    fn lower_returning_branches(&mut self, eif: &syn::ExprIf, cond: Atom, out: &mut Block, sink: Sink) -> L<bool> {
         let saved_scopes = self.scopes.clone();
         let mut then_block = Vec::new();
         self.scopes.push(HashMap::new());
         let then_done = self.lower_stmts(&eif.then_branch.stmts, &mut then_block, Sink::Result);
         self.scopes.pop();
-        let then_done = then_done?;
-        if !then_done {
-            self.lower_rest(rest, &mut then_block, sink)?;
+        if !then_done? {
+            self.lower_continuation(&mut then_block, eif.span())?;
         }
         self.scopes = saved_scopes.clone();
         let mut else_block = Vec::new();
         match &eif.else_branch {
-            None => {
-                self.lower_rest(rest, &mut else_block, sink)?;
-            }
+            None => self.lower_continuation(&mut else_block, eif.span())?,
             Some((_, else_expr)) => {
                 let else_done = match &**else_expr {
                     SExpr::Block(b) => {
@@ -513,7 +524,7 @@ impl Lowerer {
                     other => return self.fail(other.span(), "unsupported `else` branch"),
                 };
                 if !else_done {
-                    self.lower_rest(rest, &mut else_block, sink)?;
+                    self.lower_continuation(&mut else_block, eif.span())?;
                 }
             }
         }
@@ -522,13 +533,38 @@ impl Lowerer {
         Ok(true)
     }
 
-    fn lower_rest(&mut self, rest: &[SStmt], out: &mut Block, sink: Sink) -> L<()> {
-        if self.lower_stmts(rest, out, sink)? {
-            Ok(())
-        } else {
-            let span = rest.last().map_or_else(Span::call_site, |s| s.span());
-            self.fail(span, "this path through the function does not give a result: end it with the result expression or `return`")
+    /// Lowers what follows a branch that fell through: the rest of each enclosing block, from
+    /// the innermost out, each in its own scope, until one gives the result.
+    fn lower_continuation(&mut self, out: &mut Block, span: Span) -> L<()> {
+        let saved_scopes = self.scopes.clone();
+        let saved = self.continuations.clone();
+        let mut delivered = false;
+        let mut failed = false;
+        for k in (0..saved.len()).rev() {
+            let (stmts, depth) = &saved[k];
+            self.scopes.truncate(*depth);
+            self.continuations.truncate(k);
+            match self.lower_stmts(stmts, out, Sink::Result) {
+                Ok(true) => {
+                    delivered = true;
+                    break;
+                }
+                Ok(false) => {}
+                Err(()) => {
+                    failed = true;
+                    break;
+                }
+            }
         }
+        self.scopes = saved_scopes;
+        self.continuations = saved;
+        if delivered {
+            return Ok(());
+        }
+        if !failed {
+            self.err(span, "this path through the function does not give a result: end it with the result expression or `return`");
+        }
+        Err(())
     }
 
     fn lower_tail(&mut self, e: &SExpr, out: &mut Block, sink: Sink) -> L<()> {
@@ -613,6 +649,28 @@ impl Lowerer {
     }
 
     fn lower_local(&mut self, local: &syn::Local, out: &mut Block) -> L<()> {
+        let result = self.lower_local_inner(local, out);
+        if result.is_err() {
+            // Names the rejected `let` would have bound raise no further errors.
+            self.poison_pat(&local.pat);
+        }
+        result
+    }
+
+    fn poison_pat(&mut self, pat: &Pat) {
+        match pat {
+            Pat::Ident(pi) => self.poison(&pi.ident),
+            Pat::Type(pt) => self.poison_pat(&pt.pat),
+            Pat::Tuple(t) => t.elems.iter().for_each(|p| self.poison_pat(p)),
+            Pat::Slice(t) => t.elems.iter().for_each(|p| self.poison_pat(p)),
+            Pat::Reference(r) => self.poison_pat(&r.pat),
+            Pat::Paren(p) => self.poison_pat(&p.pat),
+            Pat::TupleStruct(t) => t.elems.iter().for_each(|p| self.poison_pat(p)),
+            _ => {}
+        }
+    }
+
+    fn lower_local_inner(&mut self, local: &syn::Local, out: &mut Block) -> L<()> {
         let Some(init) = &local.init else {
             return self.fail(local.span(), "declare variables with an initial value: `let x = 0.0;`");
         };
@@ -929,6 +987,14 @@ impl Lowerer {
             SExpr::Path(p) => {
                 if p.qself.is_none() {
                     if let Some(ident) = p.path.get_ident() {
+                        // A name that is not a local, in a typed `let`: a constant or static
+                        // the user declared (`let c: f64 = SCALE;`); rustc checks the type.
+                        let is_local = self.lookup(&ident.to_string()).is_some();
+                        if let (false, Some(t @ (Ty::Float | Ty::Int | Ty::Bool))) = (is_local, hint) {
+                            if !self.poisoned.contains(&ident.to_string()) {
+                                return Ok(self.emit(out, t, Op::Const(ident.to_string()), span));
+                            }
+                        }
                         return self.resolve(ident).map(Atom::Var);
                     }
                     if let Some(text) = float_const_path(&p.path, self.float.unwrap_or(FloatTy::F64)) {
@@ -939,7 +1005,7 @@ impl Lowerer {
                     let text = quote::ToTokens::to_token_stream(&p.path).to_string().replace(' ', "");
                     return Ok(self.emit(out, hint.expect("checked"), Op::Const(text), span));
                 }
-                self.fail(span, "unsupported path: only local names, `std::f64::consts::*` and `f64::EPSILON`-style constants are known; bind others with a typed `let`, as in `let c: f64 = SCALE;`")
+                self.fail_at(p, "unsupported path: only local names, `std::f64::consts::*` and `f64::EPSILON`-style constants are known; bind others with a typed `let`, as in `let c: f64 = SCALE;`")
             }
             SExpr::Binary(b) => {
                 if is_compound(&b.op) {
@@ -1041,26 +1107,23 @@ impl Lowerer {
                 Ok(self.emit(out, ty, Op::Repeat { value, count: Atom::Int(n as i64), vec: false }, span))
             }
             SExpr::Macro(m) => self.lower_macro(&m.mac, out),
-            SExpr::Return(_) => self.fail(
-                span,
-                "`return` is supported only in the function body and its `if` branches, not inside loops or block expressions",
-            ),
-            SExpr::Closure(_) => self.fail(span, "closures are not supported: write a separate `#[derive_gradient]` function and call it"),
-            SExpr::Unsafe(_) => self.fail(span, "`unsafe` blocks are not supported"),
-            SExpr::Field(_) => self.fail(span, "struct and tuple fields are not supported: pass the values as separate parameters"),
-            SExpr::Reference(_) => self.fail(span, "references are supported only as call arguments: `g(&x)`"),
-            SExpr::Loop(_) => self.fail(span, "`loop` is not supported: use `while cond { .. }` or `for i in a..b { .. }`"),
-            SExpr::Break(_) => self.fail(span, "`break` is not supported: use `while` with a condition"),
-            SExpr::Continue(_) => self.fail(span, "`continue` is not supported: use `if` inside the loop body"),
-            SExpr::Match(_) => self.fail(span, "`match` is not supported: use `if`/`else`"),
-            SExpr::Tuple(_) => self.fail(span, "tuples are supported as the returned value and in `let (a, b) = (x, y);`"),
-            SExpr::Struct(_) => self.fail(span, "structs are not supported"),
-            SExpr::Range(_) => self.fail(span, "ranges are supported only in `for` loops"),
-            SExpr::Assign(_) => self.fail(span, "assignment is a statement, not a value"),
-            SExpr::ForLoop(_) | SExpr::While(_) => self.fail(span, "loops are statements, not values"),
-            SExpr::Try(_) => self.fail(span, "the `?` operator is not supported"),
-            SExpr::Await(_) | SExpr::Async(_) => self.fail(span, "`async` code is not supported"),
-            _ => self.fail(span, "unsupported expression: see the supported subset in the `grad` documentation"),
+            SExpr::Return(_) => self.fail_at(e, RETURN_PLACES),
+            SExpr::Closure(_) => self.fail_at(e, "closures are not supported: write a separate `#[derive_gradient]` function and call it"),
+            SExpr::Unsafe(_) => self.fail_at(e, "`unsafe` blocks are not supported"),
+            SExpr::Field(_) => self.fail_at(e, "struct and tuple fields are not supported: pass the values as separate parameters"),
+            SExpr::Reference(_) => self.fail_at(e, "references are supported only as call arguments: `g(&x)`"),
+            SExpr::Loop(_) => self.fail_at(e, "`loop` is not supported: use `while cond { .. }` or `for i in a..b { .. }`"),
+            SExpr::Break(_) => self.fail_at(e, "`break` is not supported: use `while` with a condition"),
+            SExpr::Continue(_) => self.fail_at(e, "`continue` is not supported: use `if` inside the loop body"),
+            SExpr::Match(_) => self.fail_at(e, "`match` is not supported: use `if`/`else`"),
+            SExpr::Tuple(_) => self.fail_at(e, "tuples are supported as the returned value and in `let (a, b) = (x, y);`"),
+            SExpr::Struct(_) => self.fail_at(e, "structs are not supported"),
+            SExpr::Range(_) => self.fail_at(e, "ranges are supported only in `for` loops"),
+            SExpr::Assign(_) => self.fail_at(e, "assignment is a statement, not a value"),
+            SExpr::ForLoop(_) | SExpr::While(_) => self.fail_at(e, "loops are statements, not values"),
+            SExpr::Try(_) => self.fail_at(e, "the `?` operator is not supported"),
+            SExpr::Await(_) | SExpr::Async(_) => self.fail_at(e, "`async` code is not supported"),
+            _ => self.fail_at(e, "unsupported expression: see the supported subset in the `grad` documentation"),
         }
     }
 
@@ -1085,6 +1148,13 @@ impl Lowerer {
     /// obvious type (a literal, a known variable or an arithmetic/method expression on one).
     fn block_value_type(&mut self, block: &syn::Block) -> L<Ty> {
         let span = block.span();
+        for stmt in &block.stmts {
+            if let SStmt::Expr(e, _) = stmt {
+                if let Some(ret) = find_return(e) {
+                    return self.fail_at(&ret, RETURN_PLACES);
+                }
+            }
+        }
         match block.stmts.last() {
             Some(SStmt::Expr(e, None)) => {
                 // Lower the tail in a throw-away context to learn its type.
@@ -1234,8 +1304,14 @@ impl Lowerer {
     fn lower_method(&mut self, mc: &syn::ExprMethodCall, out: &mut Block) -> L<Atom> {
         let span = mc.span();
         let name = mc.method.to_string();
+        if matches!(name.as_str(), "iter" | "into_iter" | "iter_mut" | "sum" | "product" | "map" | "fold" | "zip" | "enumerate") {
+            return self.fail(
+                mc.method.span(),
+                format!("iterator method `{name}` is not supported: write a `for i in 0..x.len()` loop that indexes `x[i]`"),
+            );
+        }
         if mc.turbofish.is_some() {
-            return self.fail(span, "turbofish method calls are not supported");
+            return self.fail(mc.method.span(), format!("turbofish method calls (`{name}::<..>`) are not supported"));
         }
         let receiver = self.lower_expr(&mc.receiver, out)?;
         let rty = self.ty(&receiver);
@@ -1427,16 +1503,21 @@ pub fn describe(t: Ty, float: &str) -> String {
     }
 }
 
-/// Whether an expression contains a `return` (outside closures).
-fn contains_return(e: &SExpr) -> bool {
-    struct Finder(bool);
+/// The first `return` inside an expression (outside closures).
+fn find_return(e: &SExpr) -> Option<syn::ExprReturn> {
+    struct Finder(Option<syn::ExprReturn>);
     impl<'a> syn::visit::Visit<'a> for Finder {
-        fn visit_expr_return(&mut self, _: &'a syn::ExprReturn) {
-            self.0 = true;
+        fn visit_expr_return(&mut self, r: &'a syn::ExprReturn) {
+            if self.0.is_none() {
+                self.0 = Some(r.clone());
+            }
         }
         fn visit_expr_closure(&mut self, _: &'a syn::ExprClosure) {}
     }
-    let mut f = Finder(false);
+    let mut f = Finder(None);
     syn::visit::Visit::visit_expr(&mut f, e);
     f.0
 }
+
+const RETURN_PLACES: &str =
+    "`return` is supported only in the function body and its `if` branches, not inside loops or block expressions";

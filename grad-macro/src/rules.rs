@@ -69,10 +69,14 @@ pub fn partials(prim: Prim, args: &[Expr], out: &Expr) -> Partials {
         Recip => singular(vec![Some(neg(mul(o(), o())))]),
         // Powers.
         Powi => {
-            // n * a^(n-1)
+            // n * a^(n-1), and 0 where n == 0 (out is the constant 1, even at a == 0).
             let n = || args[1].clone();
             singular(vec![
-                Some(mul(Expr::IntToFloat(b(n())), Expr::Powi(b(a()), b(Expr::IntSub1(b(n())))))),
+                Some(select(
+                    cmp(CmpOp::Eq, n(), Expr::Atom(crate::ir::Atom::Int(0))),
+                    Expr::float(0.0),
+                    mul(Expr::IntToFloat(b(n())), Expr::Powi(b(a()), b(Expr::IntSub1(b(n()))))),
+                )),
                 None,
             ])
         }

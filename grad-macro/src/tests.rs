@@ -149,8 +149,8 @@ fn forward_mode_interleaves_tangents() {
     let code = forward::transform(&mut l.func, &[x]);
     assert_eq!(
         pretty::block(&l.func, &code.body),
-        "t0 = x.sin()\ntan_t0 = (tan_x * x.cos())\nt1 = t0 * x\n\
-         tan_t1 = ((tan_t0 * x) + (tan_x * t0))\nresult = t1\ntan_result = tan_t1\n"
+        "t0 = x.sin()\ntan_t0 = guarded(x.cos() * tan_x)\nt1 = t0 * x\n\
+         tan_t1 = (guarded(x * tan_t0) + guarded(t0 * tan_x))\nresult = t1\ntan_result = tan_t1\n"
     );
 }
 
