@@ -222,9 +222,9 @@ impl Lowerer {
             SExpr::Lit(syn::ExprLit { lit: syn::Lit::Int(i), .. }) => {
                 i.base10_parse::<usize>().or_else(|e| self.fail(i.span(), e))
             }
-            other => self.fail(
-                other.span(),
-                "array lengths must be integer literals here: write `[f64; 3]` (const generics and named constants are not supported yet)",
+            other => self.fail_at(
+                other,
+                "array lengths must be integer literals: write `[f64; 3]` or `[0.0; 3]` (const generics and named constants are not supported yet)",
             ),
         }
     }
@@ -355,10 +355,10 @@ impl Lowerer {
             self.err(c.span, "`const fn` is not supported: remove `const`");
         }
         if let Some(a) = &sig.asyncness {
-            self.err(a.span, "`async fn` is not supported");
+            self.err(a.span, "`async fn` is not supported: remove `async`");
         }
         if let Some(u) = &sig.unsafety {
-            self.err(u.span, "`unsafe fn` is not supported");
+            self.err(u.span, "`unsafe fn` is not supported: remove `unsafe`");
         }
         if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
             self.err(sig.generics.span(), "generic functions are not supported yet: write the function for `f64` or `f32`");
@@ -714,7 +714,17 @@ impl Lowerer {
             Pat::Wild(_) => self.lower_expr(&init.expr, out).map(|_| ()),
             Pat::Tuple(pt) => {
                 let SExpr::Tuple(values) = &*init.expr else {
-                    return self.fail(init.expr.span(), "tuple patterns need a tuple expression: `let (a, b) = (x, y);`");
+                    if let SExpr::MethodCall(_) = &*init.expr {
+                        // Report the method itself (`sin_cos`) if it is the problem.
+                        let mut scratch = Vec::new();
+                        self.lower_expr(&init.expr, &mut scratch)?;
+                    }
+                    let msg = if matches!(&*init.expr, SExpr::Call(_)) {
+                        "calls returning tuples are not supported yet: return `[f64; 2]` and write `let v: [f64; 2] = g(x);`"
+                    } else {
+                        "tuple patterns need a tuple expression: `let (a, b) = (x, y);`"
+                    };
+                    return self.fail_at(&*init.expr, msg);
                 };
                 if values.elems.len() != pt.elems.len() || annotated.is_some() {
                     return self.fail(local.span(), "the tuple pattern and the tuple expression must have the same length, without a type annotation");
@@ -920,7 +930,7 @@ impl Lowerer {
             Pat::Wild(w) => self.temp(Ty::Int, w.span()),
             other => {
                 self.scopes.pop();
-                return self.fail(other.span(), "the loop variable must be a name or `_`");
+                return self.fail(other.span(), "the loop variable must be a plain name or `_` (for `mut i`, copy it: `let mut j = i;`)");
             }
         };
         self.loop_depth += 1;
@@ -1050,7 +1060,10 @@ impl Lowerer {
                     },
                     (UnOp::Not(_), Ty::Bool) => Ok(self.emit(out, Ty::Bool, Op::Bool(BoolOp::Not, vec![a]), span)),
                     (UnOp::Deref(_), _) => self.fail(span, "dereferencing is not supported: parameters are plain values or shared slices"),
-                    _ => self.fail(span, "unsupported unary operator for this type"),
+                    (op, ty) => {
+                        let op = quote::ToTokens::to_token_stream(op).to_string();
+                        self.fail_at(e, format!("`{op}` is not supported on {}", describe(ty, self.float_name())))
+                    }
                 }
             }
             SExpr::MethodCall(mc) => self.lower_method(mc, out),
@@ -1111,6 +1124,9 @@ impl Lowerer {
             SExpr::Closure(_) => self.fail_at(e, "closures are not supported: write a separate `#[derive_gradient]` function and call it"),
             SExpr::Unsafe(_) => self.fail_at(e, "`unsafe` blocks are not supported"),
             SExpr::Field(_) => self.fail_at(e, "struct and tuple fields are not supported: pass the values as separate parameters"),
+            SExpr::Reference(r) if matches!(&*r.expr, SExpr::Index(ix) if matches!(&*ix.index, SExpr::Range(_))) => {
+                self.fail_at(e, "slicing is not supported: index single elements `x[i]` in a loop")
+            }
             SExpr::Reference(_) => self.fail_at(e, "references are supported only as call arguments: `g(&x)`"),
             SExpr::Loop(_) => self.fail_at(e, "`loop` is not supported: use `while cond { .. }` or `for i in a..b { .. }`"),
             SExpr::Break(_) => self.fail_at(e, "`break` is not supported: use `while` with a condition"),
@@ -1269,7 +1285,11 @@ impl Lowerer {
             other => return self.fail(other.span(), "index a named array or slice: `x[i]` (nested indexing `x[i][j]` is not supported; use `x[i * d + j]`)"),
         };
         if !self.f().var(array).ty.is_array() {
-            return self.fail(ix.expr.span(), "only arrays, slices and vectors can be indexed");
+            let name = quote::ToTokens::to_token_stream(&*ix.expr).to_string();
+            return self.fail(
+                ix.expr.span(),
+                format!("only arrays, slices and vectors can be indexed, and `{name}` is not one; if it holds a call's result, annotate its `let` with the call's array type, as in `let {name}: [f64; 2] = g(x);`"),
+            );
         }
         if let SExpr::Range(r) = &*ix.index {
             return self.fail(r.span(), "slicing is not supported: index single elements `x[i]`");
@@ -1333,6 +1353,9 @@ impl Lowerer {
 
     fn prim_call(&mut self, name: &str, args: Vec<Atom>, name_span: Span, span: Span, out: &mut Block, rty: Ty) -> L<Atom> {
         let Some((prim, arity)) = Prim::from_method(name) else {
+            if name == "from" || name == "try_from" {
+                return self.fail(name_span, format!("conversions with `{name}` are not supported: cast instead, as in `n as {}`", self.float_name()));
+            }
             let on = describe(rty, self.float_name());
             return self.fail(
                 name_span,
@@ -1343,13 +1366,19 @@ impl Lowerer {
             return self.fail(span, format!("`{name}` is supported on floats only, not on {}", describe(rty, self.float_name())));
         }
         if args.len() != arity {
-            return self.fail(span, format!("`{name}` takes {} argument(s)", arity - 1));
+            let n = arity - 1;
+            let plural = if n == 1 { "" } else { "s" };
+            return self.fail(span, format!("`{name}` takes {n} argument{plural}"));
         }
-        for (i, a) in args.iter().enumerate().skip(1) {
+        for a in args.iter().skip(1) {
             let want = if prim == Prim::Powi { Ty::Int } else { Ty::Float };
             if self.ty(a) != want {
-                let _ = i;
-                return self.fail(span, format!("`{name}` takes {} arguments", describe(want, self.float_name())));
+                let msg = match prim {
+                    Prim::Powi => "`powi` takes an integer exponent: `x.powi(2)` (use `powf` for a float exponent)".to_string(),
+                    Prim::Powf => format!("`powf` takes a `{}` exponent: `x.powf(2.0)` (use `powi` for an integer exponent)", self.float_name()),
+                    _ => format!("`{name}` takes {} arguments", describe(want, self.float_name())),
+                };
+                return self.fail(span, msg);
             }
         }
         Ok(self.emit(out, Ty::Float, Op::Prim(prim, args), span))
@@ -1399,8 +1428,17 @@ impl Lowerer {
             None | Some(Ty::Float) => Ty::Float,
             Some(t @ Ty::FloatArray(ArrayKind::Fixed(_))) => t,
             Some(t @ (Ty::Int | Ty::Bool)) => t,
-            Some(_) => return self.fail(span, "calls may return a float, `[f64; N]`, an integer or a `bool` (annotate the `let`)"),
+            Some(_) => return self.fail(span, "calls returning `Vec` or slices are not supported yet: return `[f64; N]` from the callee and annotate `let v: [f64; N] = g(..);`"),
         };
+        // A call with no float argument could be to any function; its type must be said.
+        let any_float = args.iter().any(|a| self.ty(a).is_float());
+        if hint.is_none() && !any_float {
+            let path = quote::ToTokens::to_token_stream(&p.path).to_string().replace(' ', "");
+            return self.fail_at(
+                c,
+                format!("cannot tell the type of `{path}(..)`'s result: annotate it, as in `let k: usize = {path}(..);` or `let c: {} = {path}(..);`", self.float_name()),
+            );
+        }
         Ok(self.emit(out, ty, Op::Call { func: p.path.clone(), args, refs }, span))
     }
 
