@@ -1,3 +1,7 @@
+//! Quick end-to-end checks across the features: seed gradients, the ReLU loss, loops, calls
+//! through annotated functions, f32, vector and tuple results, `&Vec` parameters, constants.
+#![allow(clippy::assign_op_pattern, clippy::ptr_arg)]
+
 use grad::derive_gradient;
 
 #[derive_gradient]
