@@ -947,3 +947,36 @@ fn companions_agree_in_random_directions() {
         .unwrap_or_else(|e| panic!("trial {trial} at {p:?}, n = {n}: {e}"));
     }
 }
+
+/// A branch that falls through after a loop or a value-less `if` continues after the `if`
+/// (regression for /work/notes/bugs/prop-nested-return-unit-tail.md).
+#[test]
+fn returning_if_whose_other_branch_ends_in_a_loop() {
+    #[derive_gradient]
+    fn f(x: f64) -> f64 {
+        if x > 1.0 {
+            return x * x;
+        } else {
+            for _ in 0..3 {}
+        }
+        x
+    }
+    #[allow(clippy::len_zero)]
+    #[derive_gradient]
+    fn mean(x: &[f64]) -> f64 {
+        let mut s = 0.0;
+        if x.len() == 0 {
+            return 0.0;
+        } else {
+            for i in 0..x.len() {
+                s += x[i];
+            }
+        }
+        s / x.len() as f64
+    }
+    assert_eq!(f_grad(2.0), (4.0, 4.0));
+    assert_eq!(f_grad(0.5), (0.5, 1.0));
+    let (m, g) = mean_grad(&[1.0, 2.0, 6.0]);
+    assert_eq!(m, 3.0);
+    assert_eq!(g, vec![1.0 / 3.0; 3]);
+}

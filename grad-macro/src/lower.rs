@@ -61,15 +61,18 @@ pub fn lower_signature(item: &syn::ItemFn) -> Result<Lowered, syn::Error> {
 }
 
 fn lower_impl(item: &syn::ItemFn, signature_only: bool) -> Result<Lowered, syn::Error> {
-    let mut cx = Lowerer { signature_only, ..Lowerer::default() };
+    let mut cx = Lowerer {
+        signature_only,
+        ..Lowerer::default()
+    };
     let result = cx.lower_fn(item);
     match (result, cx.errors.is_empty()) {
         (Ok(lowered), true) => Ok(lowered),
         _ => {
             let mut errors = cx.errors.into_iter();
-            let mut first = errors
-                .next()
-                .unwrap_or_else(|| syn::Error::new(item.sig.ident.span(), "cannot differentiate this function"));
+            let mut first = errors.next().unwrap_or_else(|| {
+                syn::Error::new(item.sig.ident.span(), "cannot differentiate this function")
+            });
             for e in errors {
                 first.combine(e);
             }
@@ -99,12 +102,25 @@ struct Lowerer {
 /// Is this a `std::f64::consts`-style or `f64::EPSILON`-style path to a float constant?
 fn float_const_path(path: &syn::Path, float: FloatTy) -> Option<String> {
     let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-    let tail: Vec<&str> = segs.iter().map(String::as_str).skip_while(|s| *s == "std" || *s == "core").collect();
+    let tail: Vec<&str> = segs
+        .iter()
+        .map(String::as_str)
+        .skip_while(|s| *s == "std" || *s == "core")
+        .collect();
     let ok = match tail.as_slice() {
         [ty, "consts", _] => *ty == float.name(),
         [ty, c] => {
             *ty == float.name()
-                && matches!(*c, "EPSILON" | "MAX" | "MIN" | "MIN_POSITIVE" | "INFINITY" | "NEG_INFINITY" | "NAN")
+                && matches!(
+                    *c,
+                    "EPSILON"
+                        | "MAX"
+                        | "MIN"
+                        | "MIN_POSITIVE"
+                        | "INFINITY"
+                        | "NEG_INFINITY"
+                        | "NAN"
+                )
         }
         _ => false,
     };
@@ -127,14 +143,18 @@ impl Lowerer {
 
     /// An error underlining the whole of `node`, not only its first token.
     fn fail_at<T, N: quote::ToTokens>(&mut self, node: &N, msg: impl std::fmt::Display) -> L<T> {
-        self.errors.push(syn::Error::new_spanned(node, msg.to_string()));
+        self.errors
+            .push(syn::Error::new_spanned(node, msg.to_string()));
         Err(())
     }
 
     fn fresh_name(&mut self, base: &str) -> String {
         let mut name = base.to_string();
         let mut k = 1;
-        while self.used_names.contains(&name) || name.starts_with("adj_") || name.starts_with("tan_") {
+        while self.used_names.contains(&name)
+            || name.starts_with("adj_")
+            || name.starts_with("tan_")
+        {
             name = format!("{base}_{k}");
             k += 1;
             if k > 10_000 {
@@ -161,7 +181,10 @@ impl Lowerer {
         let name = self.fresh_name(&ident.to_string());
         let v = self.f().add_var(name, ty, ident.span(), Origin::User);
         self.poisoned.remove(&ident.to_string());
-        self.scopes.last_mut().expect("scope").insert(ident.to_string(), v);
+        self.scopes
+            .last_mut()
+            .expect("scope")
+            .insert(ident.to_string(), v);
         v
     }
 
@@ -212,8 +235,9 @@ impl Lowerer {
 
     fn is_int_type(ty: &Type) -> bool {
         let ty = ungroup(ty);
-        const INTS: [&str; 12] =
-            ["usize", "isize", "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128"];
+        const INTS: [&str; 12] = [
+            "usize", "isize", "u8", "u16", "u32", "u64", "u128", "i8", "i16", "i32", "i64", "i128",
+        ];
         matches!(ty, Type::Path(p) if p.qself.is_none() && INTS.iter().any(|i| p.path.is_ident(i)))
     }
 
@@ -326,7 +350,9 @@ impl Lowerer {
                 self.note_float(Self::float_of(&a.elem).expect("checked"), a.elem.span())?;
                 return Ok((Ty::FloatArray(ArrayKind::Fixed(n)), ResultShape::Array(n)));
             }
-            Type::Tuple(t) if !t.elems.is_empty() && t.elems.iter().all(|e| Self::float_of(e).is_some()) => {
+            Type::Tuple(t)
+                if !t.elems.is_empty() && t.elems.iter().all(|e| Self::float_of(e).is_some()) =>
+            {
                 for e in &t.elems {
                     self.note_float(Self::float_of(e).expect("checked"), e.span())?;
                 }
@@ -361,7 +387,10 @@ impl Lowerer {
             self.err(u.span, "`unsafe fn` is not supported: remove `unsafe`");
         }
         if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-            self.err(sig.generics.span(), "generic functions are not supported yet: write the function for `f64` or `f32`");
+            self.err(
+                sig.generics.span(),
+                "generic functions are not supported yet: write the function for `f64` or `f32`",
+            );
         }
         if let Some(v) = &sig.variadic {
             self.err(v.span(), "variadic functions are not supported");
@@ -377,15 +406,24 @@ impl Lowerer {
         let result_ty = self.lower_result_type(&sig.output, sig.ident.span());
         for arg in &sig.inputs {
             let syn::FnArg::Typed(pt) = arg else {
-                self.err(arg.span(), "methods are not supported: `#[derive_gradient]` goes on free functions");
+                self.err(
+                    arg.span(),
+                    "methods are not supported: `#[derive_gradient]` goes on free functions",
+                );
                 continue;
             };
             let Pat::Ident(pi) = &*pt.pat else {
-                self.err(pt.pat.span(), "parameter patterns are not supported: name the parameter, as in `x: f64`");
+                self.err(
+                    pt.pat.span(),
+                    "parameter patterns are not supported: name the parameter, as in `x: f64`",
+                );
                 continue;
             };
             if pi.by_ref.is_some() || pi.subpat.is_some() {
-                self.err(pi.span(), "parameter patterns are not supported: name the parameter, as in `x: f64`");
+                self.err(
+                    pi.span(),
+                    "parameter patterns are not supported: name the parameter, as in `x: f64`",
+                );
                 continue;
             }
             let Ok(ty) = self.lower_type(&pt.ty, "a parameter") else {
@@ -402,7 +440,9 @@ impl Lowerer {
         }
         let (rty, shape) = result_ty?;
         let result_name = self.fresh_name("result");
-        let result = self.f().add_var(result_name, rty, sig.output.span(), Origin::Result);
+        let result = self
+            .f()
+            .add_var(result_name, rty, sig.output.span(), Origin::Result);
         {
             let f = self.f();
             f.result = result;
@@ -410,17 +450,26 @@ impl Lowerer {
         }
         if self.signature_only {
             let func = self.func.take().expect("function");
-            return Ok(Lowered { func, float: self.float.unwrap_or(FloatTy::F64) });
+            return Ok(Lowered {
+                func,
+                float: self.float.unwrap_or(FloatTy::F64),
+            });
         }
         self.scopes.push(HashMap::new());
         let mut body = Vec::new();
         let ended = self.lower_stmts(&item.block.stmts, &mut body, Sink::Result)?;
         if !ended {
-            return self.fail(item.block.span(), "the function body must end in an expression giving the result");
+            return self.fail(
+                item.block.span(),
+                "the function body must end in an expression giving the result",
+            );
         }
         let mut func = self.func.take().expect("function");
         func.body = body;
-        Ok(Lowered { func, float: self.float.unwrap_or(FloatTy::F64) })
+        Ok(Lowered {
+            func,
+            float: self.float.unwrap_or(FloatTy::F64),
+        })
     }
 
     // ----- statements ------------------------------------------------------------------
@@ -457,14 +506,21 @@ impl Lowerer {
                     // branches that fall through.
                     if let SExpr::If(eif) = e {
                         if let Some(ret) = find_return(e) {
-                            if !matches!(sink, Sink::Result) || self.loop_depth > 0 || self.expr_depth > 0 {
+                            if !matches!(sink, Sink::Result)
+                                || self.loop_depth > 0
+                                || self.expr_depth > 0
+                            {
                                 return self.fail_at(&ret, RETURN_PLACES);
                             }
                             return self.lower_if_with_return(eif, rest, out, sink);
                         }
                     }
-                    if is_last && semi.is_none() {
-                        return self.lower_tail(e, out, sink).map(|()| !matches!(sink, Sink::Discard) || ok);
+                    // A loop or an `if` without a value ending a block is a statement: the
+                    // block delivers no value (a branch then continues after the `if`).
+                    if is_last && semi.is_none() && !is_unit_expr(e) {
+                        return self
+                            .lower_tail(e, out, sink)
+                            .map(|()| !matches!(sink, Sink::Discard) || ok);
                     }
                     if self.lower_expr_stmt(e, out).is_err() {
                         ok = false;
@@ -491,7 +547,13 @@ impl Lowerer {
 
     /// `if c { ..; return a; } rest`: each branch is followed by `rest` (and then by the
     /// rests of the enclosing blocks) unless it returned.
-    fn lower_if_with_return(&mut self, eif: &syn::ExprIf, rest: &[SStmt], out: &mut Block, sink: Sink) -> L<bool> {
+    fn lower_if_with_return(
+        &mut self,
+        eif: &syn::ExprIf,
+        rest: &[SStmt],
+        out: &mut Block,
+        sink: Sink,
+    ) -> L<bool> {
         let cond = self.lower_cond(&eif.cond, out)?;
         self.continuations.push((rest.to_vec(), self.scopes.len()));
         let result = self.lower_returning_branches(eif, cond, out, sink);
@@ -499,7 +561,13 @@ impl Lowerer {
         result
     }
 
-    fn lower_returning_branches(&mut self, eif: &syn::ExprIf, cond: Atom, out: &mut Block, sink: Sink) -> L<bool> {
+    fn lower_returning_branches(
+        &mut self,
+        eif: &syn::ExprIf,
+        cond: Atom,
+        out: &mut Block,
+        sink: Sink,
+    ) -> L<bool> {
         let saved_scopes = self.scopes.clone();
         let mut then_block = Vec::new();
         self.scopes.push(HashMap::new());
@@ -520,7 +588,9 @@ impl Lowerer {
                         self.scopes.pop();
                         r?
                     }
-                    SExpr::If(inner) => self.lower_if_with_return(inner, &[], &mut else_block, sink)?,
+                    SExpr::If(inner) => {
+                        self.lower_if_with_return(inner, &[], &mut else_block, sink)?
+                    }
                     other => return self.fail(other.span(), "unsupported `else` branch"),
                 };
                 if !else_done {
@@ -529,7 +599,11 @@ impl Lowerer {
             }
         }
         self.scopes = saved_scopes;
-        out.push(Stmt::If { cond, then: then_block, els: else_block });
+        out.push(Stmt::If {
+            cond,
+            then: then_block,
+            els: else_block,
+        });
         Ok(true)
     }
 
@@ -596,7 +670,11 @@ impl Lowerer {
                     self.check_ty(&a, Ty::Float, el.span())?;
                     elems.push(a);
                 }
-                out.push(Stmt::Assign { target: result, op: Op::ArrayLit { elems, vec: false }, span: e.span() });
+                out.push(Stmt::Assign {
+                    target: result,
+                    op: Op::ArrayLit { elems, vec: false },
+                    span: e.span(),
+                });
                 Ok(())
             }
             (ResultShape::Tuple(_), _) => self.fail(
@@ -614,12 +692,17 @@ impl Lowerer {
                 let a = self.lower_expr_hint(e, out, Some(ty))?;
                 let aty = self.ty(&a);
                 let compatible = match (aty, ty) {
-                    (Ty::FloatArray(ArrayKind::Fixed(n)), Ty::FloatArray(ArrayKind::Fixed(m))) => n == m,
+                    (Ty::FloatArray(ArrayKind::Fixed(n)), Ty::FloatArray(ArrayKind::Fixed(m))) => {
+                        n == m
+                    }
                     (Ty::FloatArray(ArrayKind::Vec), Ty::FloatArray(ArrayKind::Vec)) => true,
                     _ => false,
                 };
                 if !compatible {
-                    return self.fail(e.span(), "this value does not have the function's result type");
+                    return self.fail(
+                        e.span(),
+                        "this value does not have the function's result type",
+                    );
                 }
                 self.push_copy(out, result, a, e.span());
                 Ok(())
@@ -629,7 +712,11 @@ impl Lowerer {
 
     fn push_copy(&mut self, out: &mut Block, target: VarId, a: Atom, span: Span) {
         if a != Atom::Var(target) {
-            out.push(Stmt::Assign { target, op: Op::Copy(a), span });
+            out.push(Stmt::Assign {
+                target,
+                op: Op::Copy(a),
+                span,
+            });
         }
     }
 
@@ -637,14 +724,22 @@ impl Lowerer {
         let got = self.ty(a);
         let same = match (got, want) {
             (Ty::FloatArray(k1), Ty::FloatArray(k2)) | (Ty::IntArray(k1), Ty::IntArray(k2)) => {
-                k1.len() == k2.len() && (k1 == k2 || !matches!((k1, k2), (ArrayKind::Slice, ArrayKind::Vec)))
+                k1.len() == k2.len()
+                    && (k1 == k2 || !matches!((k1, k2), (ArrayKind::Slice, ArrayKind::Vec)))
             }
             _ => got == want,
         };
         if same {
             Ok(())
         } else {
-            self.fail(span, format!("mismatched types: expected {}, found {}", describe(want, self.float_name()), describe(got, self.float_name())))
+            self.fail(
+                span,
+                format!(
+                    "mismatched types: expected {}, found {}",
+                    describe(want, self.float_name()),
+                    describe(got, self.float_name())
+                ),
+            )
         }
     }
 
@@ -672,7 +767,10 @@ impl Lowerer {
 
     fn lower_local_inner(&mut self, local: &syn::Local, out: &mut Block) -> L<()> {
         let Some(init) = &local.init else {
-            return self.fail(local.span(), "declare variables with an initial value: `let x = 0.0;`");
+            return self.fail(
+                local.span(),
+                "declare variables with an initial value: `let x = 0.0;`",
+            );
         };
         if let Some((_, els)) = &init.diverge {
             return self.fail(els.span(), "`let .. else` is not supported");
@@ -754,7 +852,9 @@ impl Lowerer {
     fn lower_expr_stmt(&mut self, e: &SExpr, out: &mut Block) -> L<()> {
         match e {
             SExpr::Assign(a) => self.lower_assign(&a.left, None, &a.right, out, a.span()),
-            SExpr::Binary(b) if is_compound(&b.op) => self.lower_assign(&b.left, Some(&b.op), &b.right, out, b.span()),
+            SExpr::Binary(b) if is_compound(&b.op) => {
+                self.lower_assign(&b.left, Some(&b.op), &b.right, out, b.span())
+            }
             SExpr::If(eif) => self.lower_if(eif, out, Sink::Discard),
             SExpr::ForLoop(fl) => self.lower_for(fl, out),
             SExpr::While(w) => self.lower_while(w, out),
@@ -768,7 +868,14 @@ impl Lowerer {
         }
     }
 
-    fn lower_assign(&mut self, left: &SExpr, op: Option<&BinOp>, right: &SExpr, out: &mut Block, span: Span) -> L<()> {
+    fn lower_assign(
+        &mut self,
+        left: &SExpr,
+        op: Option<&BinOp>,
+        right: &SExpr,
+        out: &mut Block,
+        span: Span,
+    ) -> L<()> {
         match left {
             SExpr::Path(p) if p.path.get_ident().is_some() => {
                 let ident = p.path.get_ident().expect("checked");
@@ -837,7 +944,10 @@ impl Lowerer {
 
     fn lower_cond(&mut self, e: &SExpr, out: &mut Block) -> L<Atom> {
         if let SExpr::Let(l) = e {
-            return self.fail(l.span(), "`if let` / `while let` are not supported: compare values instead");
+            return self.fail(
+                l.span(),
+                "`if let` / `while let` are not supported: compare values instead",
+            );
         }
         let c = self.lower_expr(e, out)?;
         self.check_ty(&c, Ty::Bool, e.span())?;
@@ -875,7 +985,11 @@ impl Lowerer {
         if !matches!(sink, Sink::Discard) && !then_has_value {
             return self.fail(eif.then_branch.span(), "this branch must end in a value");
         }
-        out.push(Stmt::If { cond, then: then_block, els: else_block });
+        out.push(Stmt::If {
+            cond,
+            then: then_block,
+            els: else_block,
+        });
         Ok(())
     }
 
@@ -884,7 +998,11 @@ impl Lowerer {
         self.check_ty(&a, Ty::Int, e.span())?;
         // Bounds are copied into fresh temporaries so later assignments cannot change them.
         let t = self.temp(Ty::Int, e.span());
-        out.push(Stmt::Assign { target: t, op: Op::Copy(a), span: e.span() });
+        out.push(Stmt::Assign {
+            target: t,
+            op: Op::Copy(a),
+            span: e.span(),
+        });
         Ok(Atom::Var(t))
     }
 
@@ -919,12 +1037,18 @@ impl Lowerer {
         let mut hi = self.lower_range_bound(end, out)?;
         if matches!(range.limits, syn::RangeLimits::Closed(_)) {
             let t = self.temp(Ty::Int, range.span());
-            out.push(Stmt::Assign { target: t, op: Op::Int(IntOp::Add, vec![hi, Atom::Int(1)]), span: range.span() });
+            out.push(Stmt::Assign {
+                target: t,
+                op: Op::Int(IntOp::Add, vec![hi, Atom::Int(1)]),
+                span: range.span(),
+            });
             hi = Atom::Var(t);
         }
         self.scopes.push(HashMap::new());
         let var = match &*fl.pat {
-            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() && pi.mutability.is_none() => {
+            Pat::Ident(pi)
+                if pi.by_ref.is_none() && pi.subpat.is_none() && pi.mutability.is_none() =>
+            {
                 self.bind(&pi.ident, Ty::Int)
             }
             Pat::Wild(w) => self.temp(Ty::Int, w.span()),
@@ -939,7 +1063,13 @@ impl Lowerer {
         self.loop_depth -= 1;
         self.scopes.pop();
         r?;
-        out.push(Stmt::For { var, lo, hi, rev, body });
+        out.push(Stmt::For {
+            var,
+            lo,
+            hi,
+            rev,
+            body,
+        });
         Ok(())
     }
 
@@ -956,7 +1086,11 @@ impl Lowerer {
         self.loop_depth -= 1;
         self.scopes.pop();
         r?;
-        out.push(Stmt::While { cond_block, cond, body });
+        out.push(Stmt::While {
+            cond_block,
+            cond,
+            body,
+        });
         Ok(())
     }
 
@@ -982,7 +1116,11 @@ impl Lowerer {
 
     fn emit(&mut self, out: &mut Block, ty: Ty, op: Op, span: Span) -> Atom {
         let t = self.temp(ty, span);
-        out.push(Stmt::Assign { target: t, op, span });
+        out.push(Stmt::Assign {
+            target: t,
+            op,
+            span,
+        });
         Atom::Var(t)
     }
 
@@ -1174,7 +1312,12 @@ impl Lowerer {
         match block.stmts.last() {
             Some(SStmt::Expr(e, None)) => {
                 // Lower the tail in a throw-away context to learn its type.
-                let saved = (self.scopes.clone(), self.errors.len(), self.temp_counter, self.used_names.clone());
+                let saved = (
+                    self.scopes.clone(),
+                    self.errors.len(),
+                    self.temp_counter,
+                    self.used_names.clone(),
+                );
                 let vars_len = self.f().vars.len();
                 let mut scratch = Vec::new();
                 self.scopes.push(HashMap::new());
@@ -1188,7 +1331,11 @@ impl Lowerer {
                         }
                     }
                 }
-                let r = if ok { self.lower_expr(e, &mut scratch).map(|a| self.ty(&a)) } else { Err(()) };
+                let r = if ok {
+                    self.lower_expr(e, &mut scratch).map(|a| self.ty(&a))
+                } else {
+                    Err(())
+                };
                 self.scopes = saved.0;
                 self.errors.truncate(saved.1);
                 self.temp_counter = saved.2;
@@ -1208,22 +1355,40 @@ impl Lowerer {
             syn::Lit::Float(f) => {
                 let suffix = f.suffix();
                 if !suffix.is_empty() {
-                    let ft = if suffix == "f32" { FloatTy::F32 } else { FloatTy::F64 };
+                    let ft = if suffix == "f32" {
+                        FloatTy::F32
+                    } else {
+                        FloatTy::F64
+                    };
                     self.note_float(ft, f.span())?;
                 }
-                f.base10_parse::<f64>().map(Atom::Float).or_else(|e| self.fail(f.span(), e))
+                f.base10_parse::<f64>()
+                    .map(Atom::Float)
+                    .or_else(|e| self.fail(f.span(), e))
             }
             syn::Lit::Int(i) => {
                 let suffix = i.suffix();
                 if suffix == "f64" || suffix == "f32" {
-                    let ft = if suffix == "f32" { FloatTy::F32 } else { FloatTy::F64 };
+                    let ft = if suffix == "f32" {
+                        FloatTy::F32
+                    } else {
+                        FloatTy::F64
+                    };
                     self.note_float(ft, i.span())?;
-                    return i.base10_parse::<f64>().map(Atom::Float).or_else(|e| self.fail(i.span(), e));
+                    return i
+                        .base10_parse::<f64>()
+                        .map(Atom::Float)
+                        .or_else(|e| self.fail(i.span(), e));
                 }
-                i.base10_parse::<i64>().map(Atom::Int).or_else(|e| self.fail(i.span(), e))
+                i.base10_parse::<i64>()
+                    .map(Atom::Int)
+                    .or_else(|e| self.fail(i.span(), e))
             }
             syn::Lit::Bool(b) => Ok(Atom::Bool(b.value)),
-            other => self.fail(other.span(), "unsupported literal: use numbers and `true`/`false`"),
+            other => self.fail(
+                other.span(),
+                "unsupported literal: use numbers and `true`/`false`",
+            ),
         }
     }
 
@@ -1240,7 +1405,14 @@ impl Lowerer {
         };
         if let Some(c) = cmp {
             if lt != rt || lt.is_array() {
-                return self.fail(span, format!("cannot compare {} with {}", describe(lt, self.float_name()), describe(rt, self.float_name())));
+                return self.fail(
+                    span,
+                    format!(
+                        "cannot compare {} with {}",
+                        describe(lt, self.float_name()),
+                        describe(rt, self.float_name())
+                    ),
+                );
             }
             return Ok(self.emit(out, Ty::Bool, Op::Cmp(c, lhs, rhs), span));
         }
@@ -1251,7 +1423,10 @@ impl Lowerer {
                     BinOp::Sub(_) => Prim::Sub,
                     BinOp::Mul(_) => Prim::Mul,
                     BinOp::Div(_) => Prim::Div,
-                    BinOp::Rem(_) => return self.fail(span, "`%` on floats is not supported: it has no useful derivative at its jumps"),
+                    BinOp::Rem(_) => return self.fail(
+                        span,
+                        "`%` on floats is not supported: it has no useful derivative at its jumps",
+                    ),
                     _ => return self.fail(span, "unsupported operator on floats: use `+ - * /`"),
                 };
                 Ok(self.emit(out, Ty::Float, Op::Prim(prim, vec![lhs, rhs]), span))
@@ -1263,7 +1438,9 @@ impl Lowerer {
                     BinOp::Mul(_) => IntOp::Mul,
                     BinOp::Div(_) => IntOp::Div,
                     BinOp::Rem(_) => IntOp::Rem,
-                    _ => return self.fail(span, "unsupported operator on integers: use `+ - * / %`"),
+                    _ => {
+                        return self.fail(span, "unsupported operator on integers: use `+ - * / %`")
+                    }
                 };
                 Ok(self.emit(out, Ty::Int, Op::Int(iop, vec![lhs, rhs]), span))
             }
@@ -1292,7 +1469,10 @@ impl Lowerer {
             );
         }
         if let SExpr::Range(r) = &*ix.index {
-            return self.fail(r.span(), "slicing is not supported: index single elements `x[i]`");
+            return self.fail(
+                r.span(),
+                "slicing is not supported: index single elements `x[i]`",
+            );
         }
         let index = self.lower_expr(&ix.index, out)?;
         self.check_ty(&index, Ty::Int, ix.index.span())?;
@@ -1306,17 +1486,38 @@ impl Lowerer {
         if let Some(ft) = Self::float_of(&c.ty) {
             if from == Ty::Float {
                 if Some(ft) != self.float {
-                    return self.fail(span, "casting between `f32` and `f64` is not supported: use one float type");
+                    return self.fail(
+                        span,
+                        "casting between `f32` and `f64` is not supported: use one float type",
+                    );
                 }
                 return Ok(value);
             }
             self.note_float(ft, c.ty.span())?;
             if from == Ty::Int {
-                return Ok(self.emit(out, Ty::Float, Op::Cast { value, to: Ty::Float, to_name: ft.name().into() }, span));
+                return Ok(self.emit(
+                    out,
+                    Ty::Float,
+                    Op::Cast {
+                        value,
+                        to: Ty::Float,
+                        to_name: ft.name().into(),
+                    },
+                    span,
+                ));
             }
         } else if Self::is_int_type(&c.ty) && matches!(from, Ty::Int | Ty::Float | Ty::Bool) {
             let name = quote::ToTokens::to_token_stream(&*c.ty).to_string();
-            return Ok(self.emit(out, Ty::Int, Op::Cast { value, to: Ty::Int, to_name: name }, span));
+            return Ok(self.emit(
+                out,
+                Ty::Int,
+                Op::Cast {
+                    value,
+                    to: Ty::Int,
+                    to_name: name,
+                },
+                span,
+            ));
         }
         self.fail(span, "unsupported cast: cast integers to the float type (`i as f64`) or values to integers (`x as usize`)")
     }
@@ -1324,14 +1525,28 @@ impl Lowerer {
     fn lower_method(&mut self, mc: &syn::ExprMethodCall, out: &mut Block) -> L<Atom> {
         let span = mc.span();
         let name = mc.method.to_string();
-        if matches!(name.as_str(), "iter" | "into_iter" | "iter_mut" | "sum" | "product" | "map" | "fold" | "zip" | "enumerate") {
+        if matches!(
+            name.as_str(),
+            "iter"
+                | "into_iter"
+                | "iter_mut"
+                | "sum"
+                | "product"
+                | "map"
+                | "fold"
+                | "zip"
+                | "enumerate"
+        ) {
             return self.fail(
                 mc.method.span(),
                 format!("iterator method `{name}` is not supported: write a `for i in 0..x.len()` loop that indexes `x[i]`"),
             );
         }
         if mc.turbofish.is_some() {
-            return self.fail(mc.method.span(), format!("turbofish method calls (`{name}::<..>`) are not supported"));
+            return self.fail(
+                mc.method.span(),
+                format!("turbofish method calls (`{name}::<..>`) are not supported"),
+            );
         }
         let receiver = self.lower_expr(&mc.receiver, out)?;
         let rty = self.ty(&receiver);
@@ -1342,7 +1557,10 @@ impl Lowerer {
                 }
                 return Ok(self.emit(out, Ty::Int, Op::Len(*v), span));
             }
-            return self.fail(mc.receiver.span(), "`.len()` is supported on arrays, slices and vectors");
+            return self.fail(
+                mc.receiver.span(),
+                "`.len()` is supported on arrays, slices and vectors",
+            );
         }
         let mut args = vec![receiver];
         for a in &mc.args {
@@ -1351,7 +1569,15 @@ impl Lowerer {
         self.prim_call(&name, args, mc.method.span(), span, out, rty)
     }
 
-    fn prim_call(&mut self, name: &str, args: Vec<Atom>, name_span: Span, span: Span, out: &mut Block, rty: Ty) -> L<Atom> {
+    fn prim_call(
+        &mut self,
+        name: &str,
+        args: Vec<Atom>,
+        name_span: Span,
+        span: Span,
+        out: &mut Block,
+        rty: Ty,
+    ) -> L<Atom> {
         let Some((prim, arity)) = Prim::from_method(name) else {
             if name == "from" || name == "try_from" {
                 return self.fail(name_span, format!("conversions with `{name}` are not supported: cast instead, as in `n as {}`", self.float_name()));
@@ -1363,7 +1589,13 @@ impl Lowerer {
             );
         };
         if rty != Ty::Float {
-            return self.fail(span, format!("`{name}` is supported on floats only, not on {}", describe(rty, self.float_name())));
+            return self.fail(
+                span,
+                format!(
+                    "`{name}` is supported on floats only, not on {}",
+                    describe(rty, self.float_name())
+                ),
+            );
         }
         if args.len() != arity {
             let n = arity - 1;
@@ -1371,7 +1603,11 @@ impl Lowerer {
             return self.fail(span, format!("`{name}` takes {n} argument{plural}"));
         }
         for a in args.iter().skip(1) {
-            let want = if prim == Prim::Powi { Ty::Int } else { Ty::Float };
+            let want = if prim == Prim::Powi {
+                Ty::Int
+            } else {
+                Ty::Float
+            };
             if self.ty(a) != want {
                 let msg = match prim {
                     Prim::Powi => "`powi` takes an integer exponent: `x.powi(2)` (use `powf` for a float exponent)".to_string(),
@@ -1399,7 +1635,14 @@ impl Lowerer {
                     args.push(self.lower_expr(a, out)?);
                 }
                 let rty = args.first().map_or(Ty::Float, |a| self.ty(a));
-                return self.prim_call(&method, args, p.path.segments[1].ident.span(), span, out, rty);
+                return self.prim_call(
+                    &method,
+                    args,
+                    p.path.segments[1].ident.span(),
+                    span,
+                    out,
+                    rty,
+                );
             }
         }
         let mut args = Vec::new();
@@ -1407,14 +1650,21 @@ impl Lowerer {
         for a in &c.args {
             let (inner, is_ref) = match a {
                 SExpr::Reference(r) if r.mutability.is_none() => (&*r.expr, true),
-                SExpr::Reference(r) => return self.fail(r.span(), "`&mut` arguments are not supported"),
+                SExpr::Reference(r) => {
+                    return self.fail(r.span(), "`&mut` arguments are not supported")
+                }
                 other => (other, false),
             };
             let atom = self.lower_expr(inner, out)?;
             if is_ref && !self.ty(&atom).is_array() {
                 return self.fail(a.span(), "pass scalars by value: `g(x)`, not `g(&x)`");
             }
-            if !is_ref && matches!(self.ty(&atom), Ty::FloatArray(ArrayKind::Slice | ArrayKind::Vec)) {
+            if !is_ref
+                && matches!(
+                    self.ty(&atom),
+                    Ty::FloatArray(ArrayKind::Slice | ArrayKind::Vec)
+                )
+            {
                 if let Atom::Var(v) = atom {
                     if self.f().var(v).origin != Origin::Param {
                         return self.fail(a.span(), "pass local vectors by reference: `g(&v)`");
@@ -1433,19 +1683,33 @@ impl Lowerer {
         // A call with no float argument could be to any function; its type must be said.
         let any_float = args.iter().any(|a| self.ty(a).is_float());
         if hint.is_none() && !any_float {
-            let path = quote::ToTokens::to_token_stream(&p.path).to_string().replace(' ', "");
+            let path = quote::ToTokens::to_token_stream(&p.path)
+                .to_string()
+                .replace(' ', "");
             return self.fail_at(
                 c,
                 format!("cannot tell the type of `{path}(..)`'s result: annotate it, as in `let k: usize = {path}(..);` or `let c: {} = {path}(..);`", self.float_name()),
             );
         }
-        Ok(self.emit(out, ty, Op::Call { func: p.path.clone(), args, refs }, span))
+        Ok(self.emit(
+            out,
+            ty,
+            Op::Call {
+                func: p.path.clone(),
+                args,
+                refs,
+            },
+            span,
+        ))
     }
 
     fn lower_macro(&mut self, mac: &syn::Macro, out: &mut Block) -> L<Atom> {
         let span = mac.span();
         if !mac.path.is_ident("vec") {
-            return self.fail(span, "unsupported macro: the supported macro is `vec![value; n]` or `vec![a, b, ..]`");
+            return self.fail(
+                span,
+                "unsupported macro: the supported macro is `vec![value; n]` or `vec![a, b, ..]`",
+            );
         }
         // vec![v; n]
         let repeat = |input: syn::parse::ParseStream| -> syn::Result<(SExpr, SExpr)> {
@@ -1459,20 +1723,45 @@ impl Lowerer {
             let count = self.lower_expr(&count_expr, out)?;
             self.check_ty(&count, Ty::Int, count_expr.span())?;
             let ty = self.elems_type(std::slice::from_ref(&value), span, ArrayKind::Vec)?;
-            return Ok(self.emit(out, ty, Op::Repeat { value, count, vec: true }, span));
+            return Ok(self.emit(
+                out,
+                ty,
+                Op::Repeat {
+                    value,
+                    count,
+                    vec: true,
+                },
+                span,
+            ));
         }
         let elems = mac
             .parse_body_with(syn::punctuated::Punctuated::<SExpr, syn::Token![,]>::parse_terminated)
-            .or_else(|e| self.fail(e.span(), "cannot parse this `vec!`: write `vec![value; n]` or `vec![a, b, ..]`"))?;
+            .or_else(|e| {
+                self.fail(
+                    e.span(),
+                    "cannot parse this `vec!`: write `vec![value; n]` or `vec![a, b, ..]`",
+                )
+            })?;
         let mut atoms = Vec::new();
         for e in &elems {
             atoms.push(self.lower_expr(e, out)?);
         }
         if atoms.is_empty() {
-            return self.fail(span, "an empty `vec![]` has no known length: write `vec![0.0; n]`");
+            return self.fail(
+                span,
+                "an empty `vec![]` has no known length: write `vec![0.0; n]`",
+            );
         }
         let ty = self.elems_type(&atoms, span, ArrayKind::Vec)?;
-        Ok(self.emit(out, ty, Op::ArrayLit { elems: atoms, vec: true }, span))
+        Ok(self.emit(
+            out,
+            ty,
+            Op::ArrayLit {
+                elems: atoms,
+                vec: true,
+            },
+            span,
+        ))
     }
 }
 
@@ -1538,6 +1827,23 @@ pub fn describe(t: Ty, float: &str) -> String {
         Ty::FloatArray(ArrayKind::Fixed(n)) => format!("`[{float}; {n}]`"),
         Ty::FloatArray(_) => format!("a slice of `{float}`"),
         Ty::IntArray(_) => "an integer array".into(),
+    }
+}
+
+/// Whether an expression is `()`-typed by its form: loops, assignments, and `if`s or blocks
+/// whose branches end without a value.
+fn is_unit_expr(e: &SExpr) -> bool {
+    let block_unit = |b: &syn::Block| match b.stmts.last() {
+        Some(SStmt::Expr(tail, None)) => is_unit_expr(tail),
+        _ => true,
+    };
+    match e {
+        SExpr::ForLoop(_) | SExpr::While(_) | SExpr::Loop(_) | SExpr::Assign(_) => true,
+        SExpr::Binary(b) => is_compound(&b.op),
+        SExpr::If(i) => block_unit(&i.then_branch),
+        SExpr::Block(b) => block_unit(&b.block),
+        SExpr::Paren(p) => is_unit_expr(&p.expr),
+        _ => false,
     }
 }
 
