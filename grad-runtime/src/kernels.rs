@@ -31,7 +31,35 @@ use crate::Float;
 /// ```
 #[inline]
 pub fn dot<T: Float>(a: &[T], b: &[T]) -> T {
+    // Short vectors (the rows of a small model) stay inline: a call through the run-time
+    // dispatch costs more than the few products themselves.
+    if a.len() < SHORT {
+        return dot_short(a, b);
+    }
     T::dot(a, b)
+}
+
+/// Below this length [`dot`] runs [`dot_short`] inline instead of the dispatched kernel.
+const SHORT: usize = 16;
+
+/// A dot product for short vectors: four accumulators, no dispatch.
+#[inline(always)]
+fn dot_short<T: Float>(a: &[T], b: &[T]) -> T {
+    check_len("dot", a.len(), b.len());
+    let mut acc = [T::zero(); 4];
+    let ca = a.chunks_exact(4);
+    let cb = b.chunks_exact(4);
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (xa, xb) in ca.zip(cb) {
+        for ((s, &u), &v) in acc.iter_mut().zip(xa).zip(xb) {
+            *s += u * v;
+        }
+    }
+    let mut sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (&u, &v) in ra.iter().zip(rb) {
+        sum += u * v;
+    }
+    sum
 }
 
 /// `y += alpha * x`, element by element.
@@ -86,6 +114,9 @@ pub fn uses_avx2_fma() -> bool {
 /// The portable [`dot`], without run-time dispatch (same result bits).
 #[inline]
 pub fn dot_portable<T: Float>(a: &[T], b: &[T]) -> T {
+    if a.len() < SHORT {
+        return dot_short(a, b);
+    }
     dot_body(a, b)
 }
 
