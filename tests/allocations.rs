@@ -69,6 +69,9 @@ fn data(n: usize, d: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
 /// thread would add its allocations to this one's count.
 #[test]
 fn reduction_gradients_allocate_nothing() {
+    // The kernels detect the CPU's SIMD features once, on first use; the standard library
+    // may allocate while doing so. Every call after that allocates nothing.
+    let _ = grad::runtime::kernels::uses_avx2_fma();
     reduction_gradient();
     fixed_array_gradient();
 }

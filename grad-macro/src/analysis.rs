@@ -14,7 +14,9 @@ pub fn walk<'a>(block: &'a Block, f: &mut impl FnMut(&'a Stmt)) {
                 walk(els, f);
             }
             Stmt::For { body, .. } => walk(body, f),
-            Stmt::While { cond_block, body, .. } => {
+            Stmt::While {
+                cond_block, body, ..
+            } => {
                 walk(cond_block, f);
                 walk(body, f);
             }
@@ -34,13 +36,17 @@ fn atom_var(a: &Atom) -> Option<VarId> {
 pub fn op_reads(op: &Op) -> Vec<VarId> {
     match op {
         Op::Copy(a) => atom_var(a).into_iter().collect(),
-        Op::Prim(_, args) | Op::Int(_, args) | Op::Bool(_, args) => args.iter().filter_map(atom_var).collect(),
+        Op::Prim(_, args) | Op::Int(_, args) | Op::Bool(_, args) => {
+            args.iter().filter_map(atom_var).collect()
+        }
         Op::Cmp(_, a, b) => [a, b].into_iter().filter_map(atom_var).collect(),
         Op::Cast { value, .. } => atom_var(value).into_iter().collect(),
         Op::Index { array, index } => std::iter::once(*array).chain(atom_var(index)).collect(),
         Op::Len(v) => vec![*v],
         Op::ArrayLit { elems, .. } => elems.iter().filter_map(atom_var).collect(),
-        Op::Repeat { value, count, .. } => [value, count].into_iter().filter_map(atom_var).collect(),
+        Op::Repeat { value, count, .. } => {
+            [value, count].into_iter().filter_map(atom_var).collect()
+        }
         Op::Call { args, .. } => args.iter().filter_map(atom_var).collect(),
         Op::Const(_) => Vec::new(),
     }
@@ -51,7 +57,12 @@ pub fn stmt_reads(s: &Stmt) -> Vec<VarId> {
     match s {
         Stmt::Assign { op, .. } => op_reads(op),
         Stmt::Accumulate { value, .. } => atom_var(value).into_iter().collect(),
-        Stmt::Store { array, index, value, .. } => {
+        Stmt::Store {
+            array,
+            index,
+            value,
+            ..
+        } => {
             let mut v = vec![*array];
             v.extend(atom_var(index));
             v.extend(atom_var(value));
@@ -60,7 +71,21 @@ pub fn stmt_reads(s: &Stmt) -> Vec<VarId> {
         Stmt::If { cond, .. } => atom_var(cond).into_iter().collect(),
         Stmt::For { lo, hi, .. } => [lo, hi].into_iter().filter_map(atom_var).collect(),
         Stmt::While { cond, .. } => atom_var(cond).into_iter().collect(),
-        Stmt::Dot { acc, a, b, a_off, b_off, lo, hi, .. } => {
+        Stmt::AxpySlice { x, y, x_off, y_off, lo, hi, .. } => {
+            let mut v = vec![*x, *y];
+            v.extend([x_off, y_off, lo, hi].into_iter().filter_map(atom_var));
+            v
+        }
+        Stmt::Dot {
+            acc,
+            a,
+            b,
+            a_off,
+            b_off,
+            lo,
+            hi,
+            ..
+        } => {
             let mut v = vec![*acc, *a, *b];
             v.extend([a_off, b_off, lo, hi].into_iter().filter_map(atom_var));
             v
@@ -72,7 +97,10 @@ pub fn stmt_reads(s: &Stmt) -> Vec<VarId> {
 /// The variable a statement writes directly, if any.
 pub fn stmt_writes(s: &Stmt) -> Option<VarId> {
     match s {
-        Stmt::Assign { target, .. } | Stmt::Accumulate { target, .. } | Stmt::Dot { acc: target, .. } => Some(*target),
+        Stmt::Assign { target, .. }
+        | Stmt::Accumulate { target, .. }
+        | Stmt::Dot { acc: target, .. }
+        | Stmt::AxpySlice { y: target, .. } => Some(*target),
         Stmt::Store { array, .. } => Some(*array),
         _ => None,
     }
@@ -125,13 +153,20 @@ pub fn active_vars(f: &Function, inputs: &[VarId]) -> HashSet<VarId> {
                 Stmt::Assign { target, op, .. } => {
                     let reads = match op {
                         Op::Index { array, .. } => vec![*array],
-                        Op::Cast { .. } | Op::Int(..) | Op::Cmp(..) | Op::Bool(..) | Op::Len(_) | Op::Const(_) => Vec::new(),
+                        Op::Cast { .. }
+                        | Op::Int(..)
+                        | Op::Cmp(..)
+                        | Op::Bool(..)
+                        | Op::Len(_)
+                        | Op::Const(_) => Vec::new(),
                         Op::Repeat { value, .. } => atom_var(value).into_iter().collect(),
                         other => op_reads(other),
                     };
                     (*target, reads)
                 }
-                Stmt::Accumulate { target, value, .. } => (*target, atom_var(value).into_iter().collect()),
+                Stmt::Accumulate { target, value, .. } => {
+                    (*target, atom_var(value).into_iter().collect())
+                }
                 Stmt::Store { array, value, .. } => (*array, atom_var(value).into_iter().collect()),
                 _ => return,
             };
@@ -172,5 +207,9 @@ pub fn active_vars(f: &Function, inputs: &[VarId]) -> HashSet<VarId> {
             break;
         }
     }
-    varied.intersection(&useful).copied().filter(|v| float(*v)).collect()
+    varied
+        .intersection(&useful)
+        .copied()
+        .filter(|v| float(*v))
+        .collect()
 }

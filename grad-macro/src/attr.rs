@@ -37,7 +37,12 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { wrt: None, layout: Layout::Numerator, krate: syn::parse_quote!(::grad), strict: false }
+        Options {
+            wrt: None,
+            layout: Layout::Numerator,
+            krate: syn::parse_quote!(::grad),
+            strict: false,
+        }
     }
 }
 

@@ -43,7 +43,12 @@ pub fn unique_names(f: &Function, slots: usize) -> Vec<String> {
     let mut taken: HashSet<String> = f.params.iter().map(|p| f.var(*p).name.clone()).collect();
     taken.extend((0..slots).map(|i| format!("saved{i}")));
     // Names the generated code binds in its own small blocks.
-    taken.extend(["seed", "scale", "out", "part", "o", "a", "s", "e", "g", "value"].map(String::from));
+    taken.extend(
+        [
+            "seed", "scale", "out", "part", "o", "a", "s", "e", "g", "value",
+        ]
+        .map(String::from),
+    );
     f.vars
         .iter()
         .map(|info| {
@@ -145,7 +150,10 @@ impl Printer<'_> {
         ids.sort();
         let mut out = TokenStream::new();
         for v in ids {
-            if loop_vars.contains(&v) || self.externals.contains(&v) || self.f.var(v).origin == Origin::Param {
+            if loop_vars.contains(&v)
+                || self.externals.contains(&v)
+                || self.f.var(v).origin == Origin::Param
+            {
                 continue;
             }
             let id = self.ident(v);
@@ -154,7 +162,11 @@ impl Printer<'_> {
         }
         for (i, slot) in self.slots.iter().enumerate() {
             let id = self.slot_ident(SlotId(i));
-            let init = if slot.stack { quote!(::std::vec::Vec::new()) } else { self.zero_of(slot.ty) };
+            let init = if slot.stack {
+                quote!(::std::vec::Vec::new())
+            } else {
+                self.zero_of(slot.ty)
+            };
             out.extend(quote!(let mut #id = #init;));
         }
         out
@@ -166,7 +178,10 @@ impl Printer<'_> {
     }
 
     fn is_vec(&self, v: VarId) -> bool {
-        matches!(self.f.var(v).ty, Ty::FloatArray(ArrayKind::Vec) | Ty::IntArray(ArrayKind::Vec))
+        matches!(
+            self.f.var(v).ty,
+            Ty::FloatArray(ArrayKind::Vec) | Ty::IntArray(ArrayKind::Vec)
+        )
     }
 
     fn place(&self, p: &Place) -> TokenStream {
@@ -195,7 +210,9 @@ impl Printer<'_> {
     fn op(&self, target: VarId, op: &Op, span: Span) -> TokenStream {
         let t = self.t();
         match op {
-            Op::Copy(Atom::Var(v)) if self.is_vec(*v) || (self.is_vec(target) && self.f.var(*v).ty.is_array()) => {
+            Op::Copy(Atom::Var(v))
+                if self.is_vec(*v) || (self.is_vec(target) && self.f.var(*v).ty.is_array()) =>
+            {
                 let id = self.ident(*v);
                 quote_spanned!(span=> #id.to_vec())
             }
@@ -376,7 +393,12 @@ impl Printer<'_> {
                 let rhs = self.op(*target, op, *span);
                 quote_spanned!(*span=> #id = #rhs;)
             }
-            Stmt::Accumulate { target, value, negate, span } => {
+            Stmt::Accumulate {
+                target,
+                value,
+                negate,
+                span,
+            } => {
                 let id = self.ident(*target);
                 let v = self.atom(value);
                 if *negate {
@@ -385,7 +407,12 @@ impl Printer<'_> {
                     quote_spanned!(*span=> #id += #v;)
                 }
             }
-            Stmt::Store { array, index, value, span } => {
+            Stmt::Store {
+                array,
+                index,
+                value,
+                span,
+            } => {
                 let id = self.ident(*array);
                 let (i, v) = (self.atom(index), self.atom(value));
                 quote_spanned!(*span=> #id[#i] = #v;)
@@ -399,7 +426,13 @@ impl Printer<'_> {
                     quote!(if #c { #t } else { #e })
                 }
             }
-            Stmt::For { var, lo, hi, rev, body } => {
+            Stmt::For {
+                var,
+                lo,
+                hi,
+                rev,
+                body,
+            } => {
                 let v = self.ident(*var);
                 let (lo, hi) = (self.atom(lo), self.atom(hi));
                 let b = self.block(body);
@@ -409,7 +442,11 @@ impl Printer<'_> {
                     quote!(for #v in #lo..#hi { #b })
                 }
             }
-            Stmt::While { cond_block, cond, body } => {
+            Stmt::While {
+                cond_block,
+                cond,
+                body,
+            } => {
                 let cb = self.block(cond_block);
                 let c = self.atom(cond);
                 let b = self.block(body);
@@ -451,7 +488,13 @@ impl Printer<'_> {
                     quote!(#p = #s;)
                 }
             }
-            Stmt::PullbackCall { func, args, refs, seed, adjoints } => {
+            Stmt::PullbackCall {
+                func,
+                args,
+                refs,
+                seed,
+                adjoints,
+            } => {
                 let path = companion_path(func, "pullback");
                 let a = self.call_args(args, refs);
                 let seed = self.ident(*seed);
@@ -462,7 +505,14 @@ impl Printer<'_> {
                     .collect();
                 quote!(#path(#(#a,)* #seed, #(#adj),*);)
             }
-            Stmt::PushforwardCall { func, args, refs, target, tangent, tangents } => {
+            Stmt::PushforwardCall {
+                func,
+                args,
+                refs,
+                target,
+                tangent,
+                tangents,
+            } => {
                 let path = companion_path(func, "pushforward");
                 let a = self.call_args(args, refs);
                 let float_args = args.iter().zip(refs).filter(|(a, _)| self.atom_is_float(a));
@@ -473,7 +523,11 @@ impl Printer<'_> {
                 let (v, tv) = (self.ident(*target), self.ident(*tangent));
                 quote!((#v, #tv) = #path(#(#a,)* #(#tans),*);)
             }
-            Stmt::Axpy { target, scale, source } => {
+            Stmt::Axpy {
+                target,
+                scale,
+                source,
+            } => {
                 // A zero partial contributes zero even when the scale is infinite, as in a
                 // loop that ran no iteration (0 * inf would be NaN).
                 let tid = self.ident(*target);
@@ -516,10 +570,34 @@ impl Printer<'_> {
                     quote!(#id = #zero;)
                 }
             }
-            Stmt::Dot { acc, negate, a, a_off, b, b_off, lo, hi } => {
+            Stmt::AxpySlice { alpha, x, x_off, y, y_off, lo, hi } => {
+                let krate = &self.krate;
+                let alpha = self.expr(alpha);
+                let (x, y) = (self.ident(*x), self.ident(*y));
+                let (xo, yo) = (self.atom(x_off), self.atom(y_off));
+                let (lo, hi) = (self.atom(lo), self.atom(hi));
+                quote!(if #lo < #hi {
+                    #krate::runtime::kernels::axpy(#alpha, &#x[#xo + #lo..#xo + #hi], &mut #y[#yo + #lo..#yo + #hi]);
+                })
+            }
+            Stmt::Dot {
+                acc,
+                negate,
+                a,
+                a_off,
+                b,
+                b_off,
+                lo,
+                hi,
+            } => {
                 let krate = &self.krate;
                 let (acc, a, b) = (self.ident(*acc), self.ident(*a), self.ident(*b));
-                let (ao, bo, lo, hi) = (self.atom(a_off), self.atom(b_off), self.atom(lo), self.atom(hi));
+                let (ao, bo, lo, hi) = (
+                    self.atom(a_off),
+                    self.atom(b_off),
+                    self.atom(lo),
+                    self.atom(hi),
+                );
                 let op = if *negate { quote!(-=) } else { quote!(+=) };
                 quote!(if #lo < #hi {
                     #acc #op #krate::runtime::kernels::dot(&#a[#ao + #lo..#ao + #hi], &#b[#bo + #lo..#bo + #hi]);
@@ -653,7 +731,12 @@ fn collect_vars(s: &Stmt, used: &mut HashSet<VarId>) {
             used.insert(*target);
             atom(value, used);
         }
-        Stmt::Store { array, index, value, .. } => {
+        Stmt::Store {
+            array,
+            index,
+            value,
+            ..
+        } => {
             used.insert(*array);
             atom(index, used);
             atom(value, used);
@@ -669,18 +752,33 @@ fn collect_vars(s: &Stmt, used: &mut HashSet<VarId>) {
             expr_vars(expr, used);
         }
         Stmt::Save { place, .. } | Stmt::Restore { place, .. } => place_vars(place, used),
-        Stmt::PullbackCall { args, seed, adjoints, .. } => {
+        Stmt::PullbackCall {
+            args,
+            seed,
+            adjoints,
+            ..
+        } => {
             args.iter().for_each(|a| atom(a, used));
             used.insert(*seed);
             used.extend(adjoints.iter().flatten().copied());
         }
-        Stmt::PushforwardCall { args, target, tangent, tangents, .. } => {
+        Stmt::PushforwardCall {
+            args,
+            target,
+            tangent,
+            tangents,
+            ..
+        } => {
             args.iter().for_each(|a| atom(a, used));
             used.insert(*target);
             used.insert(*tangent);
             used.extend(tangents.iter().flatten().copied());
         }
-        Stmt::Axpy { target, scale, source } => {
+        Stmt::Axpy {
+            target,
+            scale,
+            source,
+        } => {
             used.insert(*target);
             used.extend(source.iter().copied());
             expr_vars(scale, used);
@@ -693,6 +791,10 @@ fn collect_vars(s: &Stmt, used: &mut HashSet<VarId>) {
             used.insert(*like);
         }
         Stmt::Dot { .. } => used.extend(crate::analysis::stmt_reads(s)),
+        Stmt::AxpySlice { alpha, .. } => {
+            used.extend(crate::analysis::stmt_reads(s));
+            expr_vars(alpha, used);
+        }
     }
 }
 
@@ -723,11 +825,20 @@ fn expr_vars(e: &Expr, used: &mut HashSet<VarId>) {
                 used.insert(*i);
             }
         }
-        Expr::Add(a, b) | Expr::Sub(a, b) | Expr::Mul(a, b) | Expr::Div(a, b) | Expr::Powi(a, b) | Expr::Or(a, b) | Expr::Cmp(_, a, b) | Expr::GuardedMul(a, b) => {
+        Expr::Add(a, b)
+        | Expr::Sub(a, b)
+        | Expr::Mul(a, b)
+        | Expr::Div(a, b)
+        | Expr::Powi(a, b)
+        | Expr::Or(a, b)
+        | Expr::Cmp(_, a, b)
+        | Expr::GuardedMul(a, b) => {
             expr_vars(a, used);
             expr_vars(b, used);
         }
-        Expr::Neg(a) | Expr::IntToFloat(a) | Expr::IntSub1(a) | Expr::IsNan(a) => expr_vars(a, used),
+        Expr::Neg(a) | Expr::IntToFloat(a) | Expr::IntSub1(a) | Expr::IsNan(a) => {
+            expr_vars(a, used)
+        }
         Expr::Method(_, args) => args.iter().for_each(|a| expr_vars(a, used)),
         Expr::Select(c, a, b) => {
             expr_vars(c, used);

@@ -24,12 +24,21 @@ pub fn transform(f: &mut Function, wrt: &[VarId]) -> ForwardCode {
     ids.sort();
     for v in ids {
         let info = f.var(v).clone();
-        let t = f.add_var(format!("tan_{}", info.name), info.ty, info.span, Origin::Tangent(v));
+        let t = f.add_var(
+            format!("tan_{}", info.name),
+            info.ty,
+            info.span,
+            Origin::Tangent(v),
+        );
         tan.insert(v, t);
     }
     let cx = Forward { f, active, tan };
     let body = cx.block(&cx.f.body.clone());
-    ForwardCode { body, tan: cx.tan, active: cx.active }
+    ForwardCode {
+        body,
+        tan: cx.tan,
+        active: cx.active,
+    }
 }
 
 struct Forward<'a> {
@@ -89,7 +98,9 @@ impl Forward<'_> {
                         let partials = rules::partials(*p, &arg_exprs, &Expr::var(*target));
                         let mut sum: Option<Expr> = None;
                         for (a, partial) in args.iter().zip(partials.wrt) {
-                            let (Atom::Var(v), Some(partial)) = (a, partial) else { continue };
+                            let (Atom::Var(v), Some(partial)) = (a, partial) else {
+                                continue;
+                            };
                             if !self.active.contains(v) {
                                 continue;
                             }
@@ -100,7 +111,9 @@ impl Forward<'_> {
                             let term = match partial {
                                 Expr::Atom(Atom::Float(1.0)) => tv,
                                 Expr::Atom(Atom::Float(-1.0)) => Expr::Neg(Box::new(tv)),
-                                p if partials.singular => Expr::GuardedMul(Box::new(tv), Box::new(p)),
+                                p if partials.singular => {
+                                    Expr::GuardedMul(Box::new(tv), Box::new(p))
+                                }
                                 p => Expr::GuardedMul(Box::new(p), Box::new(tv)),
                             };
                             sum = Some(match sum {
@@ -108,42 +121,81 @@ impl Forward<'_> {
                                 Some(acc) => Expr::Add(Box::new(acc), Box::new(term)),
                             });
                         }
-                        out.push(Stmt::Set { target: Place::Var(t), expr: sum.unwrap_or(Expr::float(0.0)) });
+                        out.push(Stmt::Set {
+                            target: Place::Var(t),
+                            expr: sum.unwrap_or(Expr::float(0.0)),
+                        });
                     }
                     Op::Copy(a) => {
                         out.push(s.clone());
                         let ta = self.tan_atom(a);
                         if self.f.var(*target).ty.is_array() && !matches!(ta, Atom::Var(_)) {
-                            out.push(Stmt::AllocLike { target: t, like: *target });
+                            out.push(Stmt::AllocLike {
+                                target: t,
+                                like: *target,
+                            });
                         } else {
-                            out.push(Stmt::Assign { target: t, op: Op::Copy(ta), span });
+                            out.push(Stmt::Assign {
+                                target: t,
+                                op: Op::Copy(ta),
+                                span,
+                            });
                         }
                     }
                     Op::Index { array, index } => {
                         out.push(s.clone());
                         let op = if self.active.contains(array) {
-                            Op::Index { array: self.tan[array], index: index.clone() }
+                            Op::Index {
+                                array: self.tan[array],
+                                index: index.clone(),
+                            }
                         } else {
                             Op::Copy(Atom::Float(0.0))
                         };
-                        out.push(Stmt::Assign { target: t, op, span });
+                        out.push(Stmt::Assign {
+                            target: t,
+                            op,
+                            span,
+                        });
                     }
                     Op::ArrayLit { elems, vec } => {
                         out.push(s.clone());
                         let elems = elems.iter().map(|e| self.tan_atom(e)).collect();
-                        out.push(Stmt::Assign { target: t, op: Op::ArrayLit { elems, vec: *vec }, span });
+                        out.push(Stmt::Assign {
+                            target: t,
+                            op: Op::ArrayLit { elems, vec: *vec },
+                            span,
+                        });
                     }
                     Op::Repeat { value, count, vec } => {
                         out.push(s.clone());
-                        let op = Op::Repeat { value: self.tan_atom(value), count: count.clone(), vec: *vec };
-                        out.push(Stmt::Assign { target: t, op, span });
+                        let op = Op::Repeat {
+                            value: self.tan_atom(value),
+                            count: count.clone(),
+                            vec: *vec,
+                        };
+                        out.push(Stmt::Assign {
+                            target: t,
+                            op,
+                            span,
+                        });
                     }
-                    Op::Int(..) | Op::Cmp(..) | Op::Bool(..) | Op::Cast { .. } | Op::Len(_) | Op::Const(_) => {
+                    Op::Int(..)
+                    | Op::Cmp(..)
+                    | Op::Bool(..)
+                    | Op::Cast { .. }
+                    | Op::Len(_)
+                    | Op::Const(_) => {
                         out.push(s.clone());
                     }
                 }
             }
-            Stmt::Accumulate { target, value, negate, span } => {
+            Stmt::Accumulate {
+                target,
+                value,
+                negate,
+                span,
+            } => {
                 out.push(s.clone());
                 if self.active.contains(target) {
                     if let Atom::Var(v) = value {
@@ -158,7 +210,12 @@ impl Forward<'_> {
                     }
                 }
             }
-            Stmt::Store { array, index, value, span } => {
+            Stmt::Store {
+                array,
+                index,
+                value,
+                span,
+            } => {
                 out.push(s.clone());
                 if self.active.contains(array) {
                     out.push(Stmt::Store {
@@ -170,13 +227,37 @@ impl Forward<'_> {
                 }
             }
             Stmt::If { cond, then, els } => {
-                out.push(Stmt::If { cond: cond.clone(), then: self.block(then), els: self.block(els) });
+                out.push(Stmt::If {
+                    cond: cond.clone(),
+                    then: self.block(then),
+                    els: self.block(els),
+                });
             }
-            Stmt::For { var, lo, hi, rev, body } => {
-                out.push(Stmt::For { var: *var, lo: lo.clone(), hi: hi.clone(), rev: *rev, body: self.block(body) });
+            Stmt::For {
+                var,
+                lo,
+                hi,
+                rev,
+                body,
+            } => {
+                out.push(Stmt::For {
+                    var: *var,
+                    lo: lo.clone(),
+                    hi: hi.clone(),
+                    rev: *rev,
+                    body: self.block(body),
+                });
             }
-            Stmt::While { cond_block, cond, body } => {
-                out.push(Stmt::While { cond_block: cond_block.clone(), cond: cond.clone(), body: self.block(body) });
+            Stmt::While {
+                cond_block,
+                cond,
+                body,
+            } => {
+                out.push(Stmt::While {
+                    cond_block: cond_block.clone(),
+                    cond: cond.clone(),
+                    body: self.block(body),
+                });
             }
             other => out.push(other.clone()),
         }

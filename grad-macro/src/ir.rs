@@ -247,8 +247,8 @@ impl Prim {
         use Prim::*;
         [
             Neg, Add, Sub, Mul, Div, Powi, Powf, Sqrt, Cbrt, Exp, Exp2, Ln, Log2, Log10, Ln1p,
-            ExpM1, Sin, Cos, Tan, Asin, Acos, Atan, Atan2, Sinh, Cosh, Tanh, Abs, Signum, Max,
-            Min, Recip, MulAdd, Hypot,
+            ExpM1, Sin, Cos, Tan, Asin, Acos, Atan, Atan2, Sinh, Cosh, Tanh, Abs, Signum, Max, Min,
+            Recip, MulAdd, Hypot,
         ]
     };
 }
@@ -299,7 +299,11 @@ pub enum Op {
     /// `&&`, `||`, `!` (evaluated eagerly: the operands are side-effect free).
     Bool(BoolOp, Vec<Atom>),
     /// `a as T`. `to` is the target type; `to_tokens` its spelling (`usize`, `f64`, ...).
-    Cast { value: Atom, to: Ty, to_name: String },
+    Cast {
+        value: Atom,
+        to: Ty,
+        to_name: String,
+    },
     /// `arr[index]`.
     Index { array: VarId, index: Atom },
     /// `arr.len()`.
@@ -310,7 +314,11 @@ pub enum Op {
     Repeat { value: Atom, count: Atom, vec: bool },
     /// A call to another `#[derive_gradient]` function (or, with no active argument, any
     /// function). `refs[i]` says whether argument `i` is passed as `&arg`.
-    Call { func: syn::Path, args: Vec<Atom>, refs: Vec<bool> },
+    Call {
+        func: syn::Path,
+        args: Vec<Atom>,
+        refs: Vec<bool>,
+    },
     /// An opaque passive constant the user typed (a `const` item, `f64::consts::PI`), printed
     /// as written.
     Const(String),
@@ -323,15 +331,35 @@ pub enum Stmt {
     /// so a primitive never reads its own target).
     Assign { target: VarId, op: Op, span: Span },
     /// `target += value` or `target -= value` on a float scalar: the sum-reduction form.
-    Accumulate { target: VarId, value: Atom, negate: bool, span: Span },
+    Accumulate {
+        target: VarId,
+        value: Atom,
+        negate: bool,
+        span: Span,
+    },
     /// `array[index] = value`.
-    Store { array: VarId, index: Atom, value: Atom, span: Span },
+    Store {
+        array: VarId,
+        index: Atom,
+        value: Atom,
+        span: Span,
+    },
     /// `if cond { then } else { els }`.
     If { cond: Atom, then: Block, els: Block },
     /// `for var in lo..hi { body }` (reversed iteration order when `rev`).
-    For { var: VarId, lo: Atom, hi: Atom, rev: bool, body: Block },
+    For {
+        var: VarId,
+        lo: Atom,
+        hi: Atom,
+        rev: bool,
+        body: Block,
+    },
     /// `loop { cond_block; if !cond { break } body }`.
-    While { cond_block: Block, cond: Atom, body: Block },
+    While {
+        cond_block: Block,
+        cond: Atom,
+        body: Block,
+    },
     /// Transform-only: a reverse-mode primitive contribution `target += expr`.
     AddAssign { target: Place, expr: Expr },
     /// Transform-only: `target = expr` for arbitrary expressions.
@@ -361,12 +389,28 @@ pub enum Stmt {
     },
     /// Transform-only, on scalars or whole arrays: with a `source`, `target += scale * source`
     /// element by element; without one, `target *= scale` in place.
-    Axpy { target: VarId, scale: Expr, source: Option<VarId> },
+    Axpy {
+        target: VarId,
+        scale: Expr,
+        source: Option<VarId>,
+    },
     /// Transform-only: set every element (or the scalar) to zero.
     Zero(VarId),
     /// Transform-only: `acc += dot(a[a_off + lo .. a_off + hi], b[b_off + lo .. b_off + hi])`
     /// (or `-=`), by the runtime's vectorised kernel.
-    Dot { acc: VarId, negate: bool, a: VarId, a_off: Atom, b: VarId, b_off: Atom, lo: Atom, hi: Atom },
+    Dot {
+        acc: VarId,
+        negate: bool,
+        a: VarId,
+        a_off: Atom,
+        b: VarId,
+        b_off: Atom,
+        lo: Atom,
+        hi: Atom,
+    },
+    /// Transform-only: `y[y_off + k] += alpha * x[x_off + k]` for `k` in `lo..hi`, by the
+    /// runtime's axpy kernel (exact, element by element).
+    AxpySlice { alpha: Expr, x: VarId, x_off: Atom, y: VarId, y_off: Atom, lo: Atom, hi: Atom },
     /// Transform-only: make `target` a zero vector as long as `like`.
     AllocLike { target: VarId, like: VarId },
 }
@@ -461,7 +505,13 @@ impl Function {
 
     /// Adds a variable and returns its id.
     pub fn add_var(&mut self, name: String, ty: Ty, span: Span, origin: Origin) -> VarId {
-        self.vars.push(VarInfo { name, ty, span, origin, ident: None });
+        self.vars.push(VarInfo {
+            name,
+            ty,
+            span,
+            origin,
+            ident: None,
+        });
         VarId(self.vars.len() - 1)
     }
 }

@@ -60,11 +60,19 @@ pub fn stmt_all_reads(s: &Stmt) -> Vec<VarId> {
             expr_reads(expr, &mut out);
         }
         Stmt::Save { place, .. } => place_reads(place, &mut out),
-        Stmt::Restore { place: Place::Elem(v, i), .. } => {
+        Stmt::Restore {
+            place: Place::Elem(v, i),
+            ..
+        } => {
             out.push(*v);
             atom(i, &mut out);
         }
-        Stmt::PullbackCall { args, seed, adjoints, .. } => {
+        Stmt::PullbackCall {
+            args,
+            seed,
+            adjoints,
+            ..
+        } => {
             args.iter().for_each(|a| atom(a, &mut out));
             out.push(*seed);
             out.extend(adjoints.iter().flatten());
@@ -73,13 +81,33 @@ pub fn stmt_all_reads(s: &Stmt) -> Vec<VarId> {
             args.iter().for_each(|a| atom(a, &mut out));
             out.extend(tangents.iter().flatten());
         }
-        Stmt::Axpy { target, scale, source } => {
+        Stmt::Axpy {
+            target,
+            scale,
+            source,
+        } => {
             out.push(*target);
             out.extend(source);
             expr_reads(scale, &mut out);
         }
         Stmt::AllocLike { like, .. } => out.push(*like),
-        Stmt::Dot { acc, a, b, a_off, b_off, lo, hi, .. } => {
+        Stmt::AxpySlice { alpha, x, y, x_off, y_off, lo, hi } => {
+            out.extend([*x, *y]);
+            expr_reads(alpha, &mut out);
+            for v in [x_off, y_off, lo, hi] {
+                atom(v, &mut out);
+            }
+        }
+        Stmt::Dot {
+            acc,
+            a,
+            b,
+            a_off,
+            b_off,
+            lo,
+            hi,
+            ..
+        } => {
             out.extend([*acc, *a, *b]);
             for x in [a_off, b_off, lo, hi] {
                 atom(x, &mut out);
@@ -123,7 +151,9 @@ fn expr_reads(e: &Expr, out: &mut Vec<VarId>) {
             expr_reads(a, out);
             expr_reads(b, out);
         }
-        Expr::Neg(a) | Expr::IntToFloat(a) | Expr::IntSub1(a) | Expr::IsNan(a) => expr_reads(a, out),
+        Expr::Neg(a) | Expr::IntToFloat(a) | Expr::IntSub1(a) | Expr::IsNan(a) => {
+            expr_reads(a, out)
+        }
         Expr::Method(_, args) => args.iter().for_each(|a| expr_reads(a, out)),
         Expr::Select(c, a, b) => {
             expr_reads(c, out);
@@ -137,7 +167,16 @@ fn expr_reads(e: &Expr, out: &mut Vec<VarId>) {
 /// tp = ta * tb; acc += tp; }`, the same computation as the offsets followed by one
 /// [`Stmt::Dot`]. The loop must run forwards or backwards over `lo..hi` with unit stride.
 pub fn dot_product(f: &Function, lp: &Stmt) -> Option<Block> {
-    let Stmt::For { var: j, lo, hi, body, .. } = lp else { return None };
+    let Stmt::For {
+        var: j,
+        lo,
+        hi,
+        body,
+        ..
+    } = lp
+    else {
+        return None;
+    };
     let written = analysis::block_writes(body);
     // Integer statements whose values do not depend on `j`: the offsets.
     let mut invariant: HashSet<VarId> = HashSet::new();
@@ -152,7 +191,11 @@ pub fn dot_product(f: &Function, lp: &Stmt) -> Option<Block> {
     };
     for s in body {
         match s {
-            Stmt::Assign { target, op: Op::Int(iop, args), .. } if accumulate.is_none() => {
+            Stmt::Assign {
+                target,
+                op: Op::Int(iop, args),
+                ..
+            } if accumulate.is_none() => {
                 if args.iter().all(|a| is_invariant(a, &invariant)) {
                     invariant.insert(*target);
                     prefix.push(s.clone());
@@ -170,7 +213,11 @@ pub fn dot_product(f: &Function, lp: &Stmt) -> Option<Block> {
                     return None;
                 }
             }
-            Stmt::Assign { target, op: Op::Index { array, index }, .. } if f.var(*target).ty == Ty::Float => {
+            Stmt::Assign {
+                target,
+                op: Op::Index { array, index },
+                ..
+            } if f.var(*target).ty == Ty::Float => {
                 if written.contains(array) {
                     return None;
                 }
@@ -184,14 +231,25 @@ pub fn dot_product(f: &Function, lp: &Stmt) -> Option<Block> {
                 };
                 loads.insert(*target, (*array, off));
             }
-            Stmt::Assign { target, op: Op::Prim(Prim::Mul, args), .. } if product.is_none() => {
-                let (Atom::Var(x), Atom::Var(y)) = (&args[0], &args[1]) else { return None };
+            Stmt::Assign {
+                target,
+                op: Op::Prim(Prim::Mul, args),
+                ..
+            } if product.is_none() => {
+                let (Atom::Var(x), Atom::Var(y)) = (&args[0], &args[1]) else {
+                    return None;
+                };
                 if !loads.contains_key(x) || !loads.contains_key(y) {
                     return None;
                 }
                 product = Some((*target, *x, *y));
             }
-            Stmt::Accumulate { target, value: Atom::Var(v), negate, .. } if accumulate.is_none() => {
+            Stmt::Accumulate {
+                target,
+                value: Atom::Var(v),
+                negate,
+                ..
+            } if accumulate.is_none() => {
                 if product.map(|p| p.0) != Some(*v) || written_outside_acc(body, *target) {
                     return None;
                 }

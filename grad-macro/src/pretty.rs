@@ -154,6 +154,23 @@ fn write_stmt(f: &Function, s: &Stmt, depth: usize, out: &mut String) {
         Stmt::Axpy { target, scale, source: None } => line(out, format!("{} *= {}", name(f, *target), expr(f, scale))),
         Stmt::Zero(v) => line(out, format!("{} = 0", name(f, *v))),
         Stmt::AllocLike { target, like } => line(out, format!("{} = zeros_like({})", name(f, *target), name(f, *like))),
+        Stmt::AxpySlice { alpha, x, x_off, y, y_off, lo, hi } => line(
+            out,
+            format!(
+                "{}[{} + {}..{} + {}] += {} * {}[{} + {}..{} + {}]",
+                name(f, *y),
+                atom(f, y_off),
+                atom(f, lo),
+                atom(f, y_off),
+                atom(f, hi),
+                expr(f, alpha),
+                name(f, *x),
+                atom(f, x_off),
+                atom(f, lo),
+                atom(f, x_off),
+                atom(f, hi)
+            ),
+        ),
         Stmt::Dot { acc, negate, a, a_off, b, b_off, lo, hi } => line(
             out,
             format!(

@@ -56,7 +56,12 @@ pub struct ReverseCode {
 
 /// Runs the reverse transform on `f` for the inputs `wrt`. New variables (adjoints, partial
 /// buffers, counters) are added to `f`'s table.
-pub fn transform(f: &mut Function, wrt: &[VarId], array_adjoints: ArrayAdjoints, reassociate: bool) -> ReverseCode {
+pub fn transform(
+    f: &mut Function,
+    wrt: &[VarId],
+    array_adjoints: ArrayAdjoints,
+    reassociate: bool,
+) -> ReverseCode {
     let active = analysis::active_vars(f, wrt);
     let writes = analysis::write_counts(f);
     let mut adj = HashMap::new();
@@ -64,7 +69,12 @@ pub fn transform(f: &mut Function, wrt: &[VarId], array_adjoints: ArrayAdjoints,
     ids.sort();
     for v in ids {
         let info = f.var(v).clone();
-        let a = f.add_var(format!("adj_{}", info.name), info.ty, info.span, Origin::Adjoint(v));
+        let a = f.add_var(
+            format!("adj_{}", info.name),
+            info.ty,
+            info.span,
+            Origin::Adjoint(v),
+        );
         adj.insert(v, a);
     }
     let body = f.body.clone();
@@ -85,7 +95,13 @@ pub fn transform(f: &mut Function, wrt: &[VarId], array_adjoints: ArrayAdjoints,
         reassociate,
     };
     let (fwd, rev) = cx.block(&body, false);
-    ReverseCode { fwd, rev, slots: cx.slots, adj: cx.adj, active: cx.active }
+    ReverseCode {
+        fwd,
+        rev,
+        slots: cx.slots,
+        adj: cx.adj,
+        active: cx.active,
+    }
 }
 
 /// The variables whose values the reverse sweep reads: operands that partial derivatives
@@ -122,12 +138,21 @@ fn needed_vars(f: &Function, body: &Block, active: &HashSet<VarId>) -> HashSet<V
         },
         Stmt::Store { index, .. } => needed.extend(var(index)),
         Stmt::If { cond, .. } => needed.extend(var(cond)),
-        Stmt::For { lo, hi, body: inner, .. } => {
+        Stmt::For {
+            lo,
+            hi,
+            body: inner,
+            ..
+        } => {
             needed.extend(var(lo));
             needed.extend(var(hi));
             if reduction_accumulators(f, inner).is_some() {
                 let local = analysis::block_writes(inner);
-                needed.extend(analysis::block_reads(inner).into_iter().filter(|v| !local.contains(v)));
+                needed.extend(
+                    analysis::block_reads(inner)
+                        .into_iter()
+                        .filter(|v| !local.contains(v)),
+                );
             }
         }
         _ => {}
@@ -242,7 +267,13 @@ impl Reverse<'_> {
             (t, _) => t,
         };
         let slot = self.new_slot(ty, in_loop);
-        (Some(Stmt::Save { slot, place: place.clone() }), Some(Stmt::Restore { slot, place }))
+        (
+            Some(Stmt::Save {
+                slot,
+                place: place.clone(),
+            }),
+            Some(Stmt::Restore { slot, place }),
+        )
     }
 
     fn block(&mut self, block: &Block, in_loop: bool) -> (Block, Block) {
@@ -276,10 +307,16 @@ impl Reverse<'_> {
                 let mut rev = Vec::new();
                 if self.active.contains(target) {
                     let at = self.adj_of(*target);
-                    if matches!(op, Op::Repeat { vec: true, .. } | Op::ArrayLit { vec: true, .. })
-                        || (matches!(op, Op::Copy(_)) && self.f.var(*target).ty == Ty::FloatArray(ArrayKind::Vec))
+                    if matches!(
+                        op,
+                        Op::Repeat { vec: true, .. } | Op::ArrayLit { vec: true, .. }
+                    ) || (matches!(op, Op::Copy(_))
+                        && self.f.var(*target).ty == Ty::FloatArray(ArrayKind::Vec))
                     {
-                        fwd.push(Stmt::AllocLike { target: at, like: *target });
+                        fwd.push(Stmt::AllocLike {
+                            target: at,
+                            like: *target,
+                        });
                     }
                     rev.extend(self.assign_adjoint(*target, at, op));
                     rev.push(Stmt::Zero(at));
@@ -287,21 +324,36 @@ impl Reverse<'_> {
                 rev.extend(restore);
                 (fwd, rev)
             }
-            Stmt::Accumulate { target, value, negate, .. } => {
+            Stmt::Accumulate {
+                target,
+                value,
+                negate,
+                ..
+            } => {
                 let (save, restore) = self.save(*target, Place::Var(*target), in_loop);
                 let mut fwd: Block = save.into_iter().collect();
                 fwd.push(s.clone());
                 let mut rev = Vec::new();
-                if let (true, Some(v)) = (self.active.contains(target), self.is_active_atom(value)) {
+                if let (true, Some(v)) = (self.active.contains(target), self.is_active_atom(value))
+                {
                     let at = Expr::var(self.adj_of(*target));
                     let e = if *negate { Expr::Neg(b(at)) } else { at };
-                    rev.push(Stmt::AddAssign { target: Place::Var(self.adj_of(v)), expr: e });
+                    rev.push(Stmt::AddAssign {
+                        target: Place::Var(self.adj_of(v)),
+                        expr: e,
+                    });
                 }
                 rev.extend(restore);
                 (fwd, rev)
             }
-            Stmt::Store { array, index, value, .. } => {
-                let (save, restore) = self.save(*array, Place::Elem(*array, index.clone()), in_loop);
+            Stmt::Store {
+                array,
+                index,
+                value,
+                ..
+            } => {
+                let (save, restore) =
+                    self.save(*array, Place::Elem(*array, index.clone()), in_loop);
                 let mut fwd: Block = save.into_iter().collect();
                 fwd.push(s.clone());
                 let mut rev = Vec::new();
@@ -313,7 +365,10 @@ impl Reverse<'_> {
                             expr: Expr::Index(aa, index.clone()),
                         });
                     }
-                    rev.push(Stmt::Set { target: Place::Elem(aa, index.clone()), expr: Expr::float(0.0) });
+                    rev.push(Stmt::Set {
+                        target: Place::Elem(aa, index.clone()),
+                        expr: Expr::float(0.0),
+                    });
                 }
                 rev.extend(restore);
                 (fwd, rev)
@@ -321,49 +376,120 @@ impl Reverse<'_> {
             Stmt::If { cond, then, els } => {
                 let (ft, rt) = self.block(then, in_loop);
                 let (fe, re) = self.block(els, in_loop);
-                let fwd = vec![Stmt::If { cond: cond.clone(), then: ft, els: fe }];
+                let fwd = vec![Stmt::If {
+                    cond: cond.clone(),
+                    then: ft,
+                    els: fe,
+                }];
                 let rev = if rt.is_empty() && re.is_empty() {
                     Vec::new()
                 } else {
-                    vec![Stmt::If { cond: cond.clone(), then: rt, els: re }]
+                    vec![Stmt::If {
+                        cond: cond.clone(),
+                        then: rt,
+                        els: re,
+                    }]
                 };
                 (fwd, rev)
             }
-            Stmt::For { var, lo, hi, rev: backwards, body } => {
+            Stmt::For {
+                var,
+                lo,
+                hi,
+                rev: backwards,
+                body,
+            } => {
                 if let Some(accs) = reduction_accumulators(self.f, body) {
                     return self.reduction(s, *var, lo, hi, *backwards, body, &accs, in_loop);
                 }
                 self.nesting += 1;
                 let (fb, rb) = self.block(body, true);
                 self.nesting -= 1;
-                let fwd = vec![Stmt::For { var: *var, lo: lo.clone(), hi: hi.clone(), rev: *backwards, body: fb }];
+                let fwd = vec![Stmt::For {
+                    var: *var,
+                    lo: lo.clone(),
+                    hi: hi.clone(),
+                    rev: *backwards,
+                    body: fb,
+                }];
                 let rev = if rb.is_empty() {
                     Vec::new()
                 } else {
-                    vec![Stmt::For { var: *var, lo: lo.clone(), hi: hi.clone(), rev: !*backwards, body: rb }]
+                    vec![Stmt::For {
+                        var: *var,
+                        lo: lo.clone(),
+                        hi: hi.clone(),
+                        rev: !*backwards,
+                        body: rb,
+                    }]
                 };
                 (fwd, rev)
             }
-            Stmt::While { cond_block, cond, body } => {
+            Stmt::While {
+                cond_block,
+                cond,
+                body,
+            } => {
                 self.nesting += 1;
                 let (mut fb, rb) = self.block(body, true);
                 self.nesting -= 1;
                 if rb.is_empty() {
-                    return (vec![Stmt::While { cond_block: cond_block.clone(), cond: cond.clone(), body: fb }], Vec::new());
+                    return (
+                        vec![Stmt::While {
+                            cond_block: cond_block.clone(),
+                            cond: cond.clone(),
+                            body: fb,
+                        }],
+                        Vec::new(),
+                    );
                 }
                 let span = proc_macro2::Span::call_site();
-                let count = self.f.add_var(format!("trips{}", self.slots.len()), Ty::Int, span, Origin::Aux);
-                fb.push(Stmt::Assign { target: count, op: Op::Int(IntOp::Add, vec![Atom::Var(count), Atom::Int(1)]), span });
+                let count = self.f.add_var(
+                    format!("trips{}", self.slots.len()),
+                    Ty::Int,
+                    span,
+                    Origin::Aux,
+                );
+                fb.push(Stmt::Assign {
+                    target: count,
+                    op: Op::Int(IntOp::Add, vec![Atom::Var(count), Atom::Int(1)]),
+                    span,
+                });
                 let slot = self.new_slot(Ty::Int, in_loop);
                 let fwd = vec![
-                    Stmt::Assign { target: count, op: Op::Copy(Atom::Int(0)), span },
-                    Stmt::While { cond_block: cond_block.clone(), cond: cond.clone(), body: fb },
-                    Stmt::Save { slot, place: Place::Var(count) },
+                    Stmt::Assign {
+                        target: count,
+                        op: Op::Copy(Atom::Int(0)),
+                        span,
+                    },
+                    Stmt::While {
+                        cond_block: cond_block.clone(),
+                        cond: cond.clone(),
+                        body: fb,
+                    },
+                    Stmt::Save {
+                        slot,
+                        place: Place::Var(count),
+                    },
                 ];
-                let k = self.f.add_var(format!("trip{}", self.slots.len()), Ty::Int, span, Origin::Aux);
+                let k = self.f.add_var(
+                    format!("trip{}", self.slots.len()),
+                    Ty::Int,
+                    span,
+                    Origin::Aux,
+                );
                 let rev = vec![
-                    Stmt::Restore { slot, place: Place::Var(count) },
-                    Stmt::For { var: k, lo: Atom::Int(0), hi: Atom::Var(count), rev: false, body: rb },
+                    Stmt::Restore {
+                        slot,
+                        place: Place::Var(count),
+                    },
+                    Stmt::For {
+                        var: k,
+                        lo: Atom::Int(0),
+                        hi: Atom::Var(count),
+                        rev: false,
+                        body: rb,
+                    },
                 ];
                 (fwd, rev)
             }
@@ -380,9 +506,16 @@ impl Reverse<'_> {
                 if let Some(v) = self.is_active_atom(a) {
                     let av = self.adj_of(v);
                     if tty.is_array() {
-                        rev.push(Stmt::Axpy { target: av, scale: Expr::float(1.0), source: Some(at) });
+                        rev.push(Stmt::Axpy {
+                            target: av,
+                            scale: Expr::float(1.0),
+                            source: Some(at),
+                        });
                     } else {
-                        rev.push(Stmt::AddAssign { target: Place::Var(av), expr: Expr::var(at) });
+                        rev.push(Stmt::AddAssign {
+                            target: Place::Var(av),
+                            expr: Expr::var(at),
+                        });
                     }
                 }
             }
@@ -418,7 +551,10 @@ impl Reverse<'_> {
             }
             Op::Repeat { value, .. } => {
                 if let Some(v) = self.is_active_atom(value) {
-                    rev.push(Stmt::AddAssign { target: Place::Var(self.adj_of(v)), expr: Expr::Sum(at) });
+                    rev.push(Stmt::AddAssign {
+                        target: Place::Var(self.adj_of(v)),
+                        expr: Expr::Sum(at),
+                    });
                 }
             }
             Op::Call { func, args, refs } => {
@@ -435,7 +571,12 @@ impl Reverse<'_> {
                     adjoints,
                 });
             }
-            Op::Int(..) | Op::Cmp(..) | Op::Bool(..) | Op::Cast { .. } | Op::Len(_) | Op::Const(_) => {}
+            Op::Int(..)
+            | Op::Cmp(..)
+            | Op::Bool(..)
+            | Op::Cast { .. }
+            | Op::Len(_)
+            | Op::Const(_) => {}
         }
         rev
     }
@@ -463,15 +604,25 @@ impl Reverse<'_> {
         in_loop: bool,
     ) -> (Block, Block) {
         let span = proc_macro2::Span::call_site();
-        let active_accs: Vec<VarId> = accs.iter().copied().filter(|a| self.active.contains(a)).collect();
+        let active_accs: Vec<VarId> = accs
+            .iter()
+            .copied()
+            .filter(|a| self.active.contains(a))
+            .collect();
         // Accumulators are saved once around the loop rather than at every update.
         let mut fwd = Vec::new();
         let mut restores = Vec::new();
         for &a in accs {
             if self.needed.contains(&a) && !self.suppress.contains(&a) {
                 let slot = self.new_slot(Ty::Float, in_loop);
-                fwd.push(Stmt::Save { slot, place: Place::Var(a) });
-                restores.push(Stmt::Restore { slot, place: Place::Var(a) });
+                fwd.push(Stmt::Save {
+                    slot,
+                    place: Place::Var(a),
+                });
+                restores.push(Stmt::Restore {
+                    slot,
+                    place: Place::Var(a),
+                });
             }
         }
         let saved_suppress = self.suppress.clone();
@@ -479,12 +630,24 @@ impl Reverse<'_> {
 
         // Fused only where the loop runs at most once, so partial buffers start at zero.
         let fused = self.nesting == 0 && active_accs.len() == 1 && self.redirect.is_empty();
-        let partials = if fused { self.partial_buffers(s, body, active_accs[0]) } else { None };
+        let partials = if fused {
+            self.partial_buffers(s, body, active_accs[0])
+        } else {
+            None
+        };
         let mut rev = Vec::new();
         if let Some(partials) = partials {
             let acc = active_accs[0];
-            let one = self.f.add_var(format!("unit_seed{}", self.slots.len()), Ty::Float, span, Origin::Aux);
-            fwd.push(Stmt::Set { target: Place::Var(one), expr: Expr::float(1.0) });
+            let one = self.f.add_var(
+                format!("unit_seed{}", self.slots.len()),
+                Ty::Float,
+                span,
+                Origin::Aux,
+            );
+            fwd.push(Stmt::Set {
+                target: Place::Var(one),
+                expr: Expr::float(1.0),
+            });
             for (_, buffer, reuse) in &partials {
                 if !reuse {
                     fwd.push(Stmt::Zero(*buffer));
@@ -503,21 +666,41 @@ impl Reverse<'_> {
             self.redirect = saved_redirect;
             let mut fused_body = fb;
             fused_body.extend(rb);
-            fwd.push(Stmt::For { var, lo: lo.clone(), hi: hi.clone(), rev: backwards, body: fused_body });
+            fwd.push(Stmt::For {
+                var,
+                lo: lo.clone(),
+                hi: hi.clone(),
+                rev: backwards,
+                body: fused_body,
+            });
             let scale = Expr::var(self.adj_of(acc));
             for (v, buffer, reuse) in partials {
                 let target = self.adj_of(v);
                 if reuse {
-                    rev.push(Stmt::Axpy { target, scale: scale.clone(), source: None });
+                    rev.push(Stmt::Axpy {
+                        target,
+                        scale: scale.clone(),
+                        source: None,
+                    });
                 } else {
-                    rev.push(Stmt::Axpy { target, scale: scale.clone(), source: Some(buffer) });
+                    rev.push(Stmt::Axpy {
+                        target,
+                        scale: scale.clone(),
+                        source: Some(buffer),
+                    });
                 }
             }
         } else {
-            match optimize::dot_product(self.f, s).filter(|_| self.reassociate) {
-                Some(dot) => fwd.extend(dot),
-                None => fwd.push(s.clone()),
+            let dot = optimize::dot_product(self.f, s).filter(|_| self.reassociate);
+            if let Some(dot) = dot {
+                // `acc += a[oa + j] * b[ob + j]`: its reverse in closed form, two axpys.
+                rev.extend(self.dot_adjoint(&dot));
+                fwd.extend(dot);
+                self.suppress = saved_suppress;
+                rev.extend(restores);
+                return (fwd, rev);
             }
+            fwd.push(s.clone());
             self.nesting += 1;
             let (fb, rb) = self.block(body, false);
             self.nesting -= 1;
@@ -525,7 +708,13 @@ impl Reverse<'_> {
                 let live: HashSet<VarId> = rb.iter().flat_map(optimize::stmt_all_reads).collect();
                 let mut recompute = optimize::dead_code(strip_accumulators(&fb, accs), &live);
                 recompute.extend(rb);
-                rev.push(Stmt::For { var, lo: lo.clone(), hi: hi.clone(), rev: backwards, body: recompute });
+                rev.push(Stmt::For {
+                    var,
+                    lo: lo.clone(),
+                    hi: hi.clone(),
+                    rev: backwards,
+                    body: recompute,
+                });
             }
         }
         self.suppress = saved_suppress;
@@ -533,11 +722,47 @@ impl Reverse<'_> {
         (fwd, rev)
     }
 
+    /// The reverse of a dot-product reduction (the offsets it needs, then
+    /// `adj_a[oa + j] += adj_acc * b[ob + j]` and the same for `b`) as axpy kernels.
+    fn dot_adjoint(&self, dot: &Block) -> Block {
+        let Some((Stmt::Dot { acc, negate, a, a_off, b, b_off, lo, hi }, prefix)) = dot.split_last() else {
+            return Vec::new();
+        };
+        if !self.active.contains(acc) {
+            return Vec::new();
+        }
+        let alpha = if *negate {
+            Expr::Neg(Box::new(Expr::var(self.adj_of(*acc))))
+        } else {
+            Expr::var(self.adj_of(*acc))
+        };
+        let mut out: Block = prefix.to_vec();
+        for (x, x_off, y, y_off) in [(b, b_off, a, a_off), (a, a_off, b, b_off)] {
+            if self.active.contains(y) {
+                out.push(Stmt::AxpySlice {
+                    alpha: alpha.clone(),
+                    x: *x,
+                    x_off: x_off.clone(),
+                    y: self.adj_of(*y),
+                    y_off: y_off.clone(),
+                    lo: lo.clone(),
+                    hi: hi.clone(),
+                });
+            }
+        }
+        out
+    }
+
     /// The partial buffers of a fused loop: for each active variable from outside that the
     /// body reads, a fresh buffer, or the variable's own adjoint buffer (`true`) when that is
     /// an array parameter's zeroed buffer no one else touches. `None` when a buffer would need
     /// an allocation.
-    fn partial_buffers(&mut self, s: &Stmt, body: &Block, acc: VarId) -> Option<Vec<(VarId, VarId, bool)>> {
+    fn partial_buffers(
+        &mut self,
+        s: &Stmt,
+        body: &Block,
+        acc: VarId,
+    ) -> Option<Vec<(VarId, VarId, bool)>> {
         let local = analysis::block_writes(body);
         let mut free: Vec<VarId> = analysis::block_reads(body)
             .into_iter()
@@ -549,7 +774,12 @@ impl Reverse<'_> {
             let info = self.f.var(v).clone();
             match info.ty {
                 Ty::Float | Ty::FloatArray(ArrayKind::Fixed(_)) => {
-                    let buf = self.f.add_var(format!("partial_{}", info.name), info.ty, info.span, Origin::Aux);
+                    let buf = self.f.add_var(
+                        format!("partial_{}", info.name),
+                        info.ty,
+                        info.span,
+                        Origin::Aux,
+                    );
                     out.push((v, buf, false));
                 }
                 Ty::FloatArray(_) => {
@@ -600,14 +830,24 @@ fn strip_accumulators(block: &Block, accs: &[VarId]) -> Block {
                 then: strip_accumulators(then, accs),
                 els: strip_accumulators(els, accs),
             },
-            Stmt::For { var, lo, hi, rev, body } => Stmt::For {
+            Stmt::For {
+                var,
+                lo,
+                hi,
+                rev,
+                body,
+            } => Stmt::For {
                 var: *var,
                 lo: lo.clone(),
                 hi: hi.clone(),
                 rev: *rev,
                 body: strip_accumulators(body, accs),
             },
-            Stmt::While { cond_block, cond, body } => Stmt::While {
+            Stmt::While {
+                cond_block,
+                cond,
+                body,
+            } => Stmt::While {
                 cond_block: cond_block.clone(),
                 cond: cond.clone(),
                 body: strip_accumulators(body, accs),

@@ -55,8 +55,14 @@ pub fn partials(prim: Prim, args: &[Expr], out: &Expr) -> Partials {
     let a = || args[0].clone();
     let y = || args[1].clone();
     let o = || out.clone();
-    let smooth = |wrt: Vec<Option<Expr>>| Partials { wrt, singular: false };
-    let singular = |wrt: Vec<Option<Expr>>| Partials { wrt, singular: true };
+    let smooth = |wrt: Vec<Option<Expr>>| Partials {
+        wrt,
+        singular: false,
+    };
+    let singular = |wrt: Vec<Option<Expr>>| Partials {
+        wrt,
+        singular: true,
+    };
     match prim {
         // Linear.
         Neg => smooth(vec![Some(Expr::float(-1.0))]),
@@ -75,7 +81,10 @@ pub fn partials(prim: Prim, args: &[Expr], out: &Expr) -> Partials {
                 Some(select(
                     cmp(CmpOp::Eq, n(), Expr::Atom(crate::ir::Atom::Int(0))),
                     Expr::float(0.0),
-                    mul(Expr::IntToFloat(b(n())), Expr::Powi(b(a()), b(Expr::IntSub1(b(n()))))),
+                    mul(
+                        Expr::IntToFloat(b(n())),
+                        Expr::Powi(b(a()), b(Expr::IntSub1(b(n())))),
+                    ),
                 )),
                 None,
             ])
@@ -109,8 +118,14 @@ pub fn partials(prim: Prim, args: &[Expr], out: &Expr) -> Partials {
         Sin => smooth(vec![Some(m(Cos, vec![a()]))]),
         Cos => smooth(vec![Some(neg(m(Sin, vec![a()])))]),
         Tan => smooth(vec![Some(add(one(), mul(o(), o())))]),
-        Asin => singular(vec![Some(div(one(), m(Sqrt, vec![sub(one(), mul(a(), a()))])))]),
-        Acos => singular(vec![Some(neg(div(one(), m(Sqrt, vec![sub(one(), mul(a(), a()))]))))]),
+        Asin => singular(vec![Some(div(
+            one(),
+            m(Sqrt, vec![sub(one(), mul(a(), a()))]),
+        ))]),
+        Acos => singular(vec![Some(neg(div(
+            one(),
+            m(Sqrt, vec![sub(one(), mul(a(), a()))]),
+        )))]),
         Atan => smooth(vec![Some(div(one(), add(one(), mul(a(), a()))))]),
         Atan2 => {
             // atan2(a, x): d/da = x / (a^2 + x^2), d/dx = -a / (a^2 + x^2).
@@ -122,7 +137,11 @@ pub fn partials(prim: Prim, args: &[Expr], out: &Expr) -> Partials {
         Cosh => smooth(vec![Some(m(Sinh, vec![a()]))]),
         Tanh => smooth(vec![Some(sub(one(), mul(o(), o())))]),
         // Piecewise.
-        Abs => smooth(vec![Some(select(cmp(CmpOp::Ge, a(), Expr::float(0.0)), one(), Expr::float(-1.0)))]),
+        Abs => smooth(vec![Some(select(
+            cmp(CmpOp::Ge, a(), Expr::float(0.0)),
+            one(),
+            Expr::float(-1.0),
+        ))]),
         Signum => smooth(vec![None]),
         Max | Min => {
             // The first argument wins strictly (or when the second is NaN, which `max`/`min`
@@ -140,7 +159,10 @@ pub fn partials(prim: Prim, args: &[Expr], out: &Expr) -> Partials {
 /// Whether the rule for `prim` reads the result `out` (so reverse mode must keep it).
 pub fn uses_output(prim: Prim) -> bool {
     use Prim::*;
-    matches!(prim, Div | Recip | Powf | Sqrt | Cbrt | Hypot | Exp | Exp2 | ExpM1 | Tan | Tanh)
+    matches!(
+        prim,
+        Div | Recip | Powf | Sqrt | Cbrt | Hypot | Exp | Exp2 | ExpM1 | Tan | Tanh
+    )
 }
 
 /// Whether the rule for `prim` reads operand `i` (so reverse mode must keep it).
