@@ -39,8 +39,9 @@ pub fn dot<T: Float>(a: &[T], b: &[T]) -> T {
     T::dot(a, b)
 }
 
-/// Below this length [`dot`] runs [`dot_short`] inline instead of the dispatched kernel.
-const SHORT: usize = 16;
+/// Below this length [`dot`] and [`axpy`] run inline instead of the dispatched kernels: at
+/// the lengths of a small model's rows the call costs more than SIMD width saves.
+const SHORT: usize = 32;
 
 /// A dot product for short vectors: four accumulators, no dispatch.
 #[inline(always)]
