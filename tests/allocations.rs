@@ -81,11 +81,15 @@ fn reduction_gradient() {
         let (w, x, y) = data(n, d);
         let mut gw = vec![0.0; d];
         let mut gb = 0.0;
-        let (value, count) = allocations(|| loss_grad_into(&w, 0.1, &x, &y, n, d, &mut gw, &mut gb));
+        let (value, count) =
+            allocations(|| loss_grad_into(&w, 0.1, &x, &y, n, d, &mut gw, &mut gb));
         assert_eq!(count, 0, "loss_grad_into allocated at (n, d) = ({n}, {d})");
         assert!((value - loss(&w, 0.1, &x, &y, n, d)).abs() <= 1e-12 * value.abs().max(1e-300));
         let ((_, (gw2, gb2)), count) = allocations(|| loss_grad(&w, 0.1, &x, &y, n, d));
-        assert_eq!(count, 1, "loss_grad should allocate only the returned gradient");
+        assert_eq!(
+            count, 1,
+            "loss_grad should allocate only the returned gradient"
+        );
         assert_eq!((gw2, gb2), (gw.clone(), gb));
     }
 }

@@ -10,6 +10,10 @@
 //! finite differences at several points away from branch switches, and check that the other
 //! companions agree with it.
 
+// The functions under test are written the way users write them (nested `if`s with
+// `return`, index loops), not the way clippy would prefer.
+#![allow(clippy::collapsible_if, clippy::needless_range_loop)]
+
 use grad::derive_gradient;
 use grad::runtime::{assert_gradient_close, check_directional, Tolerance, XorShift64};
 

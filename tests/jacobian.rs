@@ -1102,7 +1102,7 @@ fn annotated_callee_with_an_array_passed_as_a_slice() {
 
         pub fn run() {
             let (value, jac) = one_unit_jacobian([2.0, 1.0, 4.0], 0.5);
-            assert_eq!(value, [2.0 - 2.0 + 2.0 + 0.5]);
+            assert_eq!(value, [2.5]); // 2 - 2 + 2 + 0.5
             assert_exact(&jac, &[&[1.0, -2.0, 0.5, 1.0]]);
             assert_fd(
                 |v| one_unit([v[0], v[1], v[2]], v[3]).to_vec(),

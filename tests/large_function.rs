@@ -4,6 +4,8 @@
 //! differences. The same function is the input of `benches/expand.rs`, which times the
 //! expansion itself.
 
+#![allow(clippy::assign_op_pattern, clippy::manual_clamp, clippy::identity_op)]
+
 use grad::derive_gradient;
 
 #[derive_gradient]
@@ -206,7 +208,9 @@ fn flat(x: &[f64], w: [f64; 8], b: f64) -> Vec<f64> {
 #[test]
 fn large_function_gradient_matches_forward_mode_and_finite_differences() {
     let n = 12;
-    let x: Vec<f64> = (0..n).map(|i| ((i as f64) * 0.77 + 0.3).sin() * 0.8).collect();
+    let x: Vec<f64> = (0..n)
+        .map(|i| ((i as f64) * 0.77 + 0.3).sin() * 0.8)
+        .collect();
     let w = [0.3, -0.2, 0.5, 0.1, -0.4, 0.25, -0.15, 0.35];
     let b = 0.4;
     let (value, (gx, gw, gb)) = big_grad(&x, w, b, n);
@@ -227,13 +231,19 @@ fn large_function_gradient_matches_forward_mode_and_finite_differences() {
         let mut tw = [0.0; 8];
         tw.copy_from_slice(&tangent[n..n + 8]);
         let (_, dk) = big_pushforward(&x, w, b, n, &tangent[..n], tw, tangent[n + 8]);
-        assert!((dk - gk).abs() <= 1e-10 * gk.abs().max(1.0), "input {k}: forward {dk} vs reverse {gk}");
+        assert!(
+            (dk - gk).abs() <= 1e-10 * gk.abs().max(1.0),
+            "input {k}: forward {dk} vs reverse {gk}"
+        );
         // Central difference with a small step.
         let h = 1e-7;
         let (mut plus, mut minus) = (point.clone(), point.clone());
         plus[k] += h;
         minus[k] -= h;
         let fd = (f(&plus) - f(&minus)) / (2.0 * h);
-        assert!((fd - gk).abs() <= 1e-5 * gk.abs().max(1.0), "input {k}: finite difference {fd} vs reverse {gk}");
+        assert!(
+            (fd - gk).abs() <= 1e-5 * gk.abs().max(1.0),
+            "input {k}: finite difference {fd} vs reverse {gk}"
+        );
     }
 }

@@ -74,7 +74,10 @@ fn smoke() {
     let (loss, (gw, gb)) = relu_loss_grad(&w, 0.1, &x, &y, 3, 2);
     let loss2 = relu_loss(&w, 0.1, &x, &y, 3, 2);
     assert!((loss - loss2).abs() <= 1e-12 * loss2.abs());
-    let fd = grad::runtime::finite_diff_gradient(|p: &[f64]| relu_loss(&p[..2], p[2], &x, &y, 3, 2), &[0.5, -0.25, 0.1]);
+    let fd = grad::runtime::finite_diff_gradient(
+        |p: &[f64]| relu_loss(&p[..2], p[2], &x, &y, 3, 2),
+        &[0.5, -0.25, 0.1],
+    );
     let mut all = gw.clone();
     all.push(gb);
     for (a, b) in all.iter().zip(&fd) {

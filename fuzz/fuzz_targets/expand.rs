@@ -31,9 +31,13 @@ use libfuzzer_sys::fuzz_target;
 use proc_macro2::TokenStream;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     // First line: attribute arguments; the rest: the item.
     let (attr, item) = text.split_once('\n').unwrap_or(("", text));
-    let (Ok(attr), Ok(item)) = (attr.parse::<TokenStream>(), item.parse::<TokenStream>()) else { return };
+    let (Ok(attr), Ok(item)) = (attr.parse::<TokenStream>(), item.parse::<TokenStream>()) else {
+        return;
+    };
     let _ = expand::expand(attr, item);
 });

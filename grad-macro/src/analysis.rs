@@ -71,7 +71,15 @@ pub fn stmt_reads(s: &Stmt) -> Vec<VarId> {
         Stmt::If { cond, .. } => atom_var(cond).into_iter().collect(),
         Stmt::For { lo, hi, .. } => [lo, hi].into_iter().filter_map(atom_var).collect(),
         Stmt::While { cond, .. } => atom_var(cond).into_iter().collect(),
-        Stmt::AxpySlice { x, y, x_off, y_off, lo, hi, .. } => {
+        Stmt::AxpySlice {
+            x,
+            y,
+            x_off,
+            y_off,
+            lo,
+            hi,
+            ..
+        } => {
             let mut v = vec![*x, *y];
             v.extend([x_off, y_off, lo, hi].into_iter().filter_map(atom_var));
             v

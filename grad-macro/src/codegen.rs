@@ -570,7 +570,15 @@ impl Printer<'_> {
                     quote!(#id = #zero;)
                 }
             }
-            Stmt::AxpySlice { alpha, x, x_off, y, y_off, lo, hi } => {
+            Stmt::AxpySlice {
+                alpha,
+                x,
+                x_off,
+                y,
+                y_off,
+                lo,
+                hi,
+            } => {
                 let krate = &self.krate;
                 let alpha = self.expr(alpha);
                 let (x, y) = (self.ident(*x), self.ident(*y));

@@ -410,7 +410,15 @@ pub enum Stmt {
     },
     /// Transform-only: `y[y_off + k] += alpha * x[x_off + k]` for `k` in `lo..hi`, by the
     /// runtime's axpy kernel (exact, element by element).
-    AxpySlice { alpha: Expr, x: VarId, x_off: Atom, y: VarId, y_off: Atom, lo: Atom, hi: Atom },
+    AxpySlice {
+        alpha: Expr,
+        x: VarId,
+        x_off: Atom,
+        y: VarId,
+        y_off: Atom,
+        lo: Atom,
+        hi: Atom,
+    },
     /// Transform-only: make `target` a zero vector as long as `like`.
     AllocLike { target: VarId, like: VarId },
 }

@@ -91,7 +91,15 @@ pub fn stmt_all_reads(s: &Stmt) -> Vec<VarId> {
             expr_reads(scale, &mut out);
         }
         Stmt::AllocLike { like, .. } => out.push(*like),
-        Stmt::AxpySlice { alpha, x, y, x_off, y_off, lo, hi } => {
+        Stmt::AxpySlice {
+            alpha,
+            x,
+            y,
+            x_off,
+            y_off,
+            lo,
+            hi,
+        } => {
             out.extend([*x, *y]);
             expr_reads(alpha, &mut out);
             for v in [x_off, y_off, lo, hi] {

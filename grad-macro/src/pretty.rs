@@ -53,9 +53,16 @@ fn op(f: &Function, o: &Op) -> String {
         Op::Cast { value, to_name, .. } => format!("{} as {to_name}", atom(f, value)),
         Op::Index { array, index } => format!("{}[{}]", name(f, *array), atom(f, index)),
         Op::Len(v) => format!("{}.len()", name(f, *v)),
-        Op::ArrayLit { elems, vec } => format!("{}[{}]", if *vec { "vec!" } else { "" }, atoms(elems)),
+        Op::ArrayLit { elems, vec } => {
+            format!("{}[{}]", if *vec { "vec!" } else { "" }, atoms(elems))
+        }
         Op::Repeat { value, count, vec } => {
-            format!("{}[{}; {}]", if *vec { "vec!" } else { "" }, atom(f, value), atom(f, count))
+            format!(
+                "{}[{}; {}]",
+                if *vec { "vec!" } else { "" },
+                atom(f, value),
+                atom(f, count)
+            )
         }
         Op::Call { func, args, .. } => {
             let path = quote::ToTokens::to_token_stream(func).to_string();
@@ -77,7 +84,12 @@ fn expr(f: &Function, e: &Expr) -> String {
         Expr::Neg(a) => format!("-{}", expr(f, a)),
         Expr::Method(p, args) => {
             let rest: Vec<String> = args[1..].iter().map(|a| expr(f, a)).collect();
-            format!("{}.{}({})", expr(f, &args[0]), p.method_name(), rest.join(", "))
+            format!(
+                "{}.{}({})",
+                expr(f, &args[0]),
+                p.method_name(),
+                rest.join(", ")
+            )
         }
         Expr::Powi(a, n) => format!("{}.powi({})", expr(f, a), expr(f, n)),
         Expr::IntToFloat(n) => format!("float({})", expr(f, n)),
@@ -104,13 +116,37 @@ fn write_stmt(f: &Function, s: &Stmt, depth: usize, out: &mut String) {
         let _ = writeln!(out, "{pad}{text}");
     };
     match s {
-        Stmt::Assign { target, op: o, .. } => line(out, format!("{} = {}", name(f, *target), op(f, o))),
-        Stmt::Accumulate { target, value, negate, .. } => {
-            line(out, format!("{} {}= {}", name(f, *target), if *negate { "-" } else { "+" }, atom(f, value)))
+        Stmt::Assign { target, op: o, .. } => {
+            line(out, format!("{} = {}", name(f, *target), op(f, o)))
         }
-        Stmt::Store { array, index, value, .. } => {
-            line(out, format!("{}[{}] = {}", name(f, *array), atom(f, index), atom(f, value)))
-        }
+        Stmt::Accumulate {
+            target,
+            value,
+            negate,
+            ..
+        } => line(
+            out,
+            format!(
+                "{} {}= {}",
+                name(f, *target),
+                if *negate { "-" } else { "+" },
+                atom(f, value)
+            ),
+        ),
+        Stmt::Store {
+            array,
+            index,
+            value,
+            ..
+        } => line(
+            out,
+            format!(
+                "{}[{}] = {}",
+                name(f, *array),
+                atom(f, index),
+                atom(f, value)
+            ),
+        ),
         Stmt::If { cond, then, els } => {
             line(out, format!("if {} {{", atom(f, cond)));
             write_block(f, then, depth + 1, out);
@@ -120,41 +156,103 @@ fn write_stmt(f: &Function, s: &Stmt, depth: usize, out: &mut String) {
             }
             line(out, "}".into());
         }
-        Stmt::For { var, lo, hi, rev, body } => {
+        Stmt::For {
+            var,
+            lo,
+            hi,
+            rev,
+            body,
+        } => {
             let range = format!("{}..{}", atom(f, lo), atom(f, hi));
-            let range = if *rev { format!("({range}).rev()") } else { range };
+            let range = if *rev {
+                format!("({range}).rev()")
+            } else {
+                range
+            };
             line(out, format!("for {} in {range} {{", name(f, *var)));
             write_block(f, body, depth + 1, out);
             line(out, "}".into());
         }
-        Stmt::While { cond_block, cond, body } => {
+        Stmt::While {
+            cond_block,
+            cond,
+            body,
+        } => {
             line(out, "loop {".into());
             write_block(f, cond_block, depth + 1, out);
             line(out, format!("  if !{} break", atom(f, cond)));
             write_block(f, body, depth + 1, out);
             line(out, "}".into());
         }
-        Stmt::AddAssign { target, expr: e } => line(out, format!("{} += {}", place(f, target), expr(f, e))),
-        Stmt::Set { target, expr: e } => line(out, format!("{} = {}", place(f, target), expr(f, e))),
+        Stmt::AddAssign { target, expr: e } => {
+            line(out, format!("{} += {}", place(f, target), expr(f, e)))
+        }
+        Stmt::Set { target, expr: e } => {
+            line(out, format!("{} = {}", place(f, target), expr(f, e)))
+        }
         Stmt::Save { slot, place: p } => line(out, format!("save{} <- {}", slot.0, place(f, p))),
         Stmt::Restore { slot, place: p } => line(out, format!("{} <- save{}", place(f, p), slot.0)),
-        Stmt::PullbackCall { func, args, seed, .. } => {
+        Stmt::PullbackCall {
+            func, args, seed, ..
+        } => {
             let path = quote::ToTokens::to_token_stream(func).to_string();
             let a: Vec<String> = args.iter().map(|a| atom(f, a)).collect();
-            line(out, format!("{path}_pullback({}; seed {})", a.join(", "), name(f, *seed)))
+            line(
+                out,
+                format!("{path}_pullback({}; seed {})", a.join(", "), name(f, *seed)),
+            )
         }
-        Stmt::PushforwardCall { func, args, target, tangent, .. } => {
+        Stmt::PushforwardCall {
+            func,
+            args,
+            target,
+            tangent,
+            ..
+        } => {
             let path = quote::ToTokens::to_token_stream(func).to_string();
             let a: Vec<String> = args.iter().map(|a| atom(f, a)).collect();
-            line(out, format!("({}, {}) = {path}_pushforward({})", name(f, *target), name(f, *tangent), a.join(", ")))
+            line(
+                out,
+                format!(
+                    "({}, {}) = {path}_pushforward({})",
+                    name(f, *target),
+                    name(f, *tangent),
+                    a.join(", ")
+                ),
+            )
         }
-        Stmt::Axpy { target, scale, source: Some(src) } => {
-            line(out, format!("{} += {} * {}", name(f, *target), expr(f, scale), name(f, *src)))
-        }
-        Stmt::Axpy { target, scale, source: None } => line(out, format!("{} *= {}", name(f, *target), expr(f, scale))),
+        Stmt::Axpy {
+            target,
+            scale,
+            source: Some(src),
+        } => line(
+            out,
+            format!(
+                "{} += {} * {}",
+                name(f, *target),
+                expr(f, scale),
+                name(f, *src)
+            ),
+        ),
+        Stmt::Axpy {
+            target,
+            scale,
+            source: None,
+        } => line(out, format!("{} *= {}", name(f, *target), expr(f, scale))),
         Stmt::Zero(v) => line(out, format!("{} = 0", name(f, *v))),
-        Stmt::AllocLike { target, like } => line(out, format!("{} = zeros_like({})", name(f, *target), name(f, *like))),
-        Stmt::AxpySlice { alpha, x, x_off, y, y_off, lo, hi } => line(
+        Stmt::AllocLike { target, like } => line(
+            out,
+            format!("{} = zeros_like({})", name(f, *target), name(f, *like)),
+        ),
+        Stmt::AxpySlice {
+            alpha,
+            x,
+            x_off,
+            y,
+            y_off,
+            lo,
+            hi,
+        } => line(
             out,
             format!(
                 "{}[{} + {}..{} + {}] += {} * {}[{} + {}..{} + {}]",
@@ -171,7 +269,16 @@ fn write_stmt(f: &Function, s: &Stmt, depth: usize, out: &mut String) {
                 atom(f, hi)
             ),
         ),
-        Stmt::Dot { acc, negate, a, a_off, b, b_off, lo, hi } => line(
+        Stmt::Dot {
+            acc,
+            negate,
+            a,
+            a_off,
+            b,
+            b_off,
+            lo,
+            hi,
+        } => line(
             out,
             format!(
                 "{} {}= dot({}[{} + {}..{} + {}], {}[{} + {}..{} + {}])",

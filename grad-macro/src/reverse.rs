@@ -725,7 +725,20 @@ impl Reverse<'_> {
     /// The reverse of a dot-product reduction (the offsets it needs, then
     /// `adj_a[oa + j] += adj_acc * b[ob + j]` and the same for `b`) as axpy kernels.
     fn dot_adjoint(&self, dot: &Block) -> Block {
-        let Some((Stmt::Dot { acc, negate, a, a_off, b, b_off, lo, hi }, prefix)) = dot.split_last() else {
+        let Some((
+            Stmt::Dot {
+                acc,
+                negate,
+                a,
+                a_off,
+                b,
+                b_off,
+                lo,
+                hi,
+            },
+            prefix,
+        )) = dot.split_last()
+        else {
             return Vec::new();
         };
         if !self.active.contains(acc) {

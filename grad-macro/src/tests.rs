@@ -17,27 +17,37 @@ fn reverse_text(item: proc_macro2::TokenStream, wrt: &[usize]) -> String {
     let mut l = lowered(item);
     let wrt: Vec<VarId> = wrt.iter().map(|i| l.func.params[*i]).collect();
     let code = reverse::transform(&mut l.func, &wrt, ArrayAdjoints::Zeroed, true);
-    format!("fwd:\n{}rev:\n{}", pretty::block(&l.func, &code.fwd), pretty::block(&l.func, &code.rev))
+    format!(
+        "fwd:\n{}rev:\n{}",
+        pretty::block(&l.func, &code.fwd),
+        pretty::block(&l.func, &code.rev)
+    )
 }
 
 fn relu_loss() -> proc_macro2::TokenStream {
-    quote!(fn loss(w: &[f64], b: f64, x: &[f64], y: &[f64], n: usize, d: usize) -> f64 {
-        let mut total = 0.0;
-        for i in 0..n {
-            let mut z = b;
-            for j in 0..d {
-                z += w[j] * x[i * d + j];
+    quote!(
+        fn loss(w: &[f64], b: f64, x: &[f64], y: &[f64], n: usize, d: usize) -> f64 {
+            let mut total = 0.0;
+            for i in 0..n {
+                let mut z = b;
+                for j in 0..d {
+                    z += w[j] * x[i * d + j];
+                }
+                let r = y[i] - z.max(0.0);
+                total += r * r;
             }
-            let r = y[i] - z.max(0.0);
-            total += r * r;
+            total / n as f64
         }
-        total / n as f64
-    })
+    )
 }
 
 #[test]
 fn lowering_is_three_address() {
-    let l = lowered(quote!(fn f(x: f64, y: f64) -> f64 { 3.0 * x * x * y }));
+    let l = lowered(quote!(
+        fn f(x: f64, y: f64) -> f64 {
+            3.0 * x * x * y
+        }
+    ));
     assert_eq!(
         pretty::block(&l.func, &l.func.body),
         "t0 = 3.0 * x\nt1 = t0 * x\nt2 = t1 * y\nresult = t2\n"
@@ -46,7 +56,14 @@ fn lowering_is_three_address() {
 
 #[test]
 fn straight_line_reverse_needs_no_saves() {
-    let text = reverse_text(quote!(fn f(x: f64, y: f64) -> f64 { 3.0 * x * x * y }), &[0, 1]);
+    let text = reverse_text(
+        quote!(
+            fn f(x: f64, y: f64) -> f64 {
+                3.0 * x * x * y
+            }
+        ),
+        &[0, 1],
+    );
     assert_eq!(
         text,
         "fwd:\nt0 = 3.0 * x\nt1 = t0 * x\nt2 = t1 * y\nresult = t2\n\
@@ -120,13 +137,15 @@ adj_total = 0
 #[test]
 fn general_loop_saves_on_stacks() {
     let text = reverse_text(
-        quote!(fn power(x: f64, n: usize) -> f64 {
-            let mut p = 1.0;
-            for _ in 0..n {
-                p = p * x;
+        quote!(
+            fn power(x: f64, n: usize) -> f64 {
+                let mut p = 1.0;
+                for _ in 0..n {
+                    p = p * x;
+                }
+                p
             }
-            p
-        }),
+        ),
         &[0],
     );
     // `p` is overwritten in every iteration and read by the product's derivative: its old
@@ -137,7 +156,11 @@ fn general_loop_saves_on_stacks() {
 
 #[test]
 fn forward_mode_interleaves_tangents() {
-    let mut l = lowered(quote!(fn f(x: f64) -> f64 { x.sin() * x }));
+    let mut l = lowered(quote!(
+        fn f(x: f64) -> f64 {
+            x.sin() * x
+        }
+    ));
     let x = l.func.params[0];
     let code = forward::transform(&mut l.func, &[x]);
     assert_eq!(
@@ -151,7 +174,9 @@ fn forward_mode_interleaves_tangents() {
 fn expanded_relu_gradient_has_no_stack_and_no_allocation() {
     let out = expand(quote!(wrt(w, b)), relu_loss()).to_string();
     let grad_into = &out[out.find("fn loss_grad_into").expect("grad_into")..];
-    let grad_into = &grad_into[..grad_into.find("fn loss_grad (").expect("grad after grad_into")];
+    let grad_into = &grad_into[..grad_into
+        .find("fn loss_grad (")
+        .expect("grad after grad_into")];
     assert!(!grad_into.contains("push"), "{grad_into}");
     assert!(!grad_into.contains("Vec"), "{grad_into}");
     assert!(grad_into.contains("kernels :: dot"), "{grad_into}");
@@ -167,7 +192,13 @@ fn strict_keeps_the_user_summation_order() {
 fn errors_are_collected_and_companions_stubbed() {
     let out = expand(
         quote!(),
-        quote!(fn f(x: f64) -> f64 { let a = x.floor(); let b = |y| y; a }),
+        quote!(
+            fn f(x: f64) -> f64 {
+                let a = x.floor();
+                let b = |y| y;
+                a
+            }
+        ),
     )
     .to_string();
     assert_eq!(out.matches("compile_error").count(), 2, "{out}");
