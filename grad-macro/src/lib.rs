@@ -20,6 +20,12 @@ mod reverse;
 mod rules;
 
 #[cfg(test)]
+mod eval;
+#[cfg(test)]
+mod nopanic;
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 use proc_macro::TokenStream;
