@@ -168,3 +168,48 @@ fn scaled(x: f64) -> f64 {
 fn constants_through_typed_let() {
     assert_eq!(scaled_grad(3.0), (18.0, 12.0));
 }
+
+#[derive_gradient]
+fn product(x: f64, y: f64) -> f64 {
+    x * y
+}
+
+/// The same variable passed twice to an annotated function: both positions' derivatives
+/// land in its gradient.
+#[derive_gradient]
+fn square_by_call(x: f64) -> f64 {
+    product(x, x)
+}
+
+#[derive_gradient]
+fn dot_slices(a: &[f64], b: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..a.len() {
+        s += a[i] * b[i];
+    }
+    s
+}
+
+#[derive_gradient]
+fn norm_by_call(w: &[f64]) -> f64 {
+    dot_slices(&w, &w)
+}
+
+/// A trailing comma after the last parameter, as rustfmt writes long signatures.
+#[derive_gradient]
+fn trailing_comma(
+    first_factor_of_the_product: f64,
+    second_factor_of_the_product: f64,
+    an_unused_count_of_things: usize,
+) -> f64 {
+    first_factor_of_the_product * second_factor_of_the_product
+}
+
+#[test]
+fn same_argument_twice_and_trailing_comma() {
+    assert_eq!(square_by_call_grad(3.0), (9.0, 6.0));
+    let (v, g) = norm_by_call_grad(&[1.0, 2.0, 3.0]);
+    assert_eq!(v, 14.0);
+    assert_eq!(g, vec![2.0, 4.0, 6.0]);
+    assert_eq!(trailing_comma_grad(3.0, 2.0, 7), (6.0, (2.0, 3.0)));
+}

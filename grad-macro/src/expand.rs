@@ -186,9 +186,10 @@ impl<'a> Companions<'a> {
         }
     }
 
+    /// The user's parameters, without a trailing comma (companions append their own).
     fn params(&self) -> TokenStream {
-        let inputs = &self.item.sig.inputs;
-        quote!(#inputs)
+        let inputs = self.item.sig.inputs.iter();
+        quote!(#(#inputs),*)
     }
 
     fn param_idents(&self) -> Vec<syn::Ident> {

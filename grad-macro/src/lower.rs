@@ -1362,9 +1362,10 @@ impl Lowerer {
                     };
                     self.note_float(ft, f.span())?;
                 }
-                f.base10_parse::<f64>()
-                    .map(Atom::Float)
-                    .or_else(|e| self.fail(f.span(), e))
+                let value = f
+                    .base10_parse::<f64>()
+                    .or_else(|e| self.fail(f.span(), e))?;
+                self.finite_literal(value, f.span())
             }
             syn::Lit::Int(i) => {
                 let suffix = i.suffix();
@@ -1375,10 +1376,10 @@ impl Lowerer {
                         FloatTy::F64
                     };
                     self.note_float(ft, i.span())?;
-                    return i
+                    let value = i
                         .base10_parse::<f64>()
-                        .map(Atom::Float)
-                        .or_else(|e| self.fail(i.span(), e));
+                        .or_else(|e| self.fail(i.span(), e))?;
+                    return self.finite_literal(value, i.span());
                 }
                 i.base10_parse::<i64>()
                     .map(Atom::Int)
@@ -1389,6 +1390,22 @@ impl Lowerer {
                 other.span(),
                 "unsupported literal: use numbers and `true`/`false`",
             ),
+        }
+    }
+
+    /// A float literal, rejected when it does not fit the function's float type.
+    fn finite_literal(&mut self, value: f64, span: Span) -> L<Atom> {
+        let max = match self.float.unwrap_or(FloatTy::F64) {
+            FloatTy::F32 => f32::MAX as f64,
+            FloatTy::F64 => f64::MAX,
+        };
+        if value.is_finite() && value.abs() <= max {
+            Ok(Atom::Float(value))
+        } else {
+            self.fail(
+                span,
+                format!("this literal is out of range for `{}`", self.float_name()),
+            )
         }
     }
 

@@ -558,11 +558,51 @@ impl Reverse<'_> {
                 }
             }
             Op::Call { func, args, refs } => {
-                let adjoints = args
+                // `g(x, x)`: each position gets its own `&mut` adjoint; a repeated one goes
+                // through a zeroed scratch adjoint added into the shared one afterwards.
+                let mut adjoints = Vec::new();
+                let mut seen = HashSet::new();
+                let mut after = Vec::new();
+                let mut before = Vec::new();
+                let float_args: Vec<Atom> = args
                     .iter()
                     .filter(|a| self.atom_is_float(a))
-                    .map(|a| self.is_active_atom(a).map(|v| self.adj_of(v)))
+                    .cloned()
                     .collect();
+                for a in &float_args {
+                    let Some(v) = self.is_active_atom(a) else {
+                        adjoints.push(None);
+                        continue;
+                    };
+                    let adj = self.adj_of(v);
+                    if seen.insert(adj) {
+                        adjoints.push(Some(adj));
+                        continue;
+                    }
+                    let info = self.f.var(v).clone();
+                    let ty = match info.ty {
+                        Ty::FloatArray(ArrayKind::Slice) => Ty::FloatArray(ArrayKind::Vec),
+                        t => t,
+                    };
+                    let span = proc_macro2::Span::call_site();
+                    let scratch =
+                        self.f
+                            .add_var(format!("adj_{}_again", info.name), ty, span, Origin::Aux);
+                    before.push(match ty {
+                        Ty::FloatArray(ArrayKind::Vec) => Stmt::AllocLike {
+                            target: scratch,
+                            like: v,
+                        },
+                        _ => Stmt::Zero(scratch),
+                    });
+                    after.push(Stmt::Axpy {
+                        target: adj,
+                        scale: Expr::float(1.0),
+                        source: Some(scratch),
+                    });
+                    adjoints.push(Some(scratch));
+                }
+                rev.extend(before);
                 rev.push(Stmt::PullbackCall {
                     func: func.clone(),
                     args: args.clone(),
@@ -570,6 +610,7 @@ impl Reverse<'_> {
                     seed: at,
                     adjoints,
                 });
+                rev.extend(after);
             }
             Op::Int(..)
             | Op::Cmp(..)
