@@ -489,6 +489,7 @@ impl<'a> Companions<'a> {
             },
         );
         let t = self.t();
+        let krate = &self.options.krate;
         let mut checks = TokenStream::new();
         for (p, id) in self.wrt.iter().zip(&outs) {
             if matches!(p.ty, Ty::FloatArray(ArrayKind::Slice)) {
@@ -520,7 +521,11 @@ impl<'a> Companions<'a> {
             #vis fn #name(#params, #(#out_params),*) -> #r {
                 let _ = #fname;
                 #checks
-                #body
+                // The whole sweep is compiled twice, and the AVX2 + FMA build runs on CPUs
+                // that have them.
+                #krate::runtime::simd::with_best_simd(#[inline(always)] || {
+                    #body
+                })
             }
         }
     }

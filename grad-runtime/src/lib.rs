@@ -10,6 +10,8 @@
 //! - the finite-difference checker ([`check_gradient`], [`check_directional`],
 //!   [`check_jacobian`] and their `assert_*` forms) that tests and users call
 //!   to verify derivatives;
+//! - [`simd::with_best_simd`]: runs a generated gradient as AVX2 + FMA code when the CPU
+//!   has them;
 //! - [`XorShift64`]: a tiny seeded generator for synthetic data (not cryptographic).
 //!
 //! ```
@@ -26,6 +28,7 @@ mod float;
 mod jacobian;
 pub mod kernels;
 pub mod rng;
+pub mod simd;
 
 pub use check::*;
 pub use float::Float;
