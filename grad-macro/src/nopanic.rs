@@ -880,7 +880,6 @@ fn mutations_change_inputs() {
 /// A trailing comma after the last parameter (rustfmt's style for long signatures): the
 /// companions print `(x: f64, y: f64, , seed: f64, ..)`, which is not Rust.
 #[test]
-#[ignore = "macro bug: prop-trailing-comma-params"]
 fn trailing_comma_in_parameters() {
     for src in [
         "fn f(x: f64,) -> f64 { x }",
@@ -898,7 +897,6 @@ fn trailing_comma_in_parameters() {
 /// A float literal beyond the float type's range (`1e39` in an `f32` function, `1e400`):
 /// the literal becomes infinite and printing it panics in `proc_macro2`.
 #[test]
-#[ignore = "macro bug: prop-infinite-literal-panic"]
 fn out_of_range_literals_do_not_panic() {
     for src in [
         "fn h(x: f32) -> f32 { x * 1e39 }",

@@ -483,9 +483,9 @@ struct Cx {
     expr_depth: usize,
 }
 
-/// Steer clear of the open bug `/work/notes/bugs/prop-call-same-arg-twice.md` (the same
-/// variable passed to two arguments of a call); set to `false` once it is fixed.
-const AVOID_SAME_ARG_TWICE: bool = true;
+/// Whether to steer clear of passing the same variable to two arguments of a call (the
+/// fixed bug `/work/notes/bugs/fixed-prop-call-same-arg-twice.md`); `false`: generate it.
+const AVOID_SAME_ARG_TWICE: bool = false;
 
 /// Whether printed code is a plain name (which lowering passes to a call as itself).
 fn is_name(s: &str) -> bool {
@@ -2486,7 +2486,6 @@ fn powi_zero_at_zero() {
 /// A call passing the same variable to two parameters: the pullback call borrows its adjoint
 /// mutably twice (does not compile).
 #[test]
-#[ignore = "macro bug: prop-call-same-arg-twice"]
 fn call_with_the_same_argument_twice() {
     let g = lower_src("fn g(x: f64, y: f64) -> f64 { x * y }");
     let f = lower_src("fn sq(x: f64) -> f64 { g(x, x) }");
