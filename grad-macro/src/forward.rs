@@ -105,16 +105,22 @@ impl Forward<'_> {
                                 continue;
                             }
                             let tv = Expr::var(self.tan[v]);
-                            // Zero tangents stay zero at singular points (0 * inf = 0), and so
-                            // does a zero partial times an infinite tangent, so that forward
-                            // mode gives what reverse mode gives there.
+                            // A zero tangent stays zero even where the partial is infinite
+                            // (a singular point, or an intermediate that overflowed), and a
+                            // zero partial keeps an infinite tangent out: 0 * inf is 0 here,
+                            // as in reverse mode.
                             let term = match partial {
                                 Expr::Atom(Atom::Float(1.0)) => tv,
                                 Expr::Atom(Atom::Float(-1.0)) => Expr::Neg(Box::new(tv)),
-                                p if partials.singular => {
-                                    Expr::GuardedMul(Box::new(tv), Box::new(p))
-                                }
-                                p => Expr::GuardedMul(Box::new(p), Box::new(tv)),
+                                p => Expr::Select(
+                                    Box::new(Expr::Cmp(
+                                        crate::ir::CmpOp::Eq,
+                                        Box::new(p.clone()),
+                                        Box::new(Expr::float(0.0)),
+                                    )),
+                                    Box::new(Expr::float(0.0)),
+                                    Box::new(Expr::GuardedMul(Box::new(tv), Box::new(p))),
+                                ),
                             };
                             sum = Some(match sum {
                                 None => term,

@@ -165,8 +165,9 @@ fn forward_mode_interleaves_tangents() {
     let code = forward::transform(&mut l.func, &[x]);
     assert_eq!(
         pretty::block(&l.func, &code.body),
-        "t0 = x.sin()\ntan_t0 = guarded(x.cos() * tan_x)\nt1 = t0 * x\n\
-         tan_t1 = (guarded(x * tan_t0) + guarded(t0 * tan_x))\nresult = t1\ntan_result = tan_t1\n"
+        "t0 = x.sin()\ntan_t0 = select((x.cos() Eq 0.0), 0.0, guarded(tan_x * x.cos()))\n\
+         t1 = t0 * x\ntan_t1 = (select((x Eq 0.0), 0.0, guarded(tan_t0 * x)) + \
+         select((t0 Eq 0.0), 0.0, guarded(tan_x * t0)))\nresult = t1\ntan_result = tan_t1\n"
     );
 }
 
