@@ -724,134 +724,33 @@ fn prim_tokens(p: Prim, a: &[TokenStream], span: Span) -> TokenStream {
     }
 }
 
+/// Every variable a statement mentions (reads and writes; nested blocks are walked by the
+/// caller).
 fn collect_vars(s: &Stmt, used: &mut HashSet<VarId>) {
-    fn atom(a: &Atom, used: &mut HashSet<VarId>) {
-        if let Atom::Var(v) = a {
-            used.insert(*v);
-        }
-    }
+    used.extend(crate::optimize::stmt_all_reads(s));
+    used.extend(crate::analysis::stmt_writes(s));
     match s {
-        Stmt::Assign { target, op, .. } => {
-            used.insert(*target);
-            used.extend(crate::analysis::op_reads(op));
-        }
-        Stmt::Accumulate { target, value, .. } => {
-            used.insert(*target);
-            atom(value, used);
-        }
-        Stmt::Store {
-            array,
-            index,
-            value,
-            ..
-        } => {
-            used.insert(*array);
-            atom(index, used);
-            atom(value, used);
-        }
-        Stmt::If { cond, .. } | Stmt::While { cond, .. } => atom(cond, used),
-        Stmt::For { var, lo, hi, .. } => {
+        Stmt::For { var, .. } => {
             used.insert(*var);
-            atom(lo, used);
-            atom(hi, used);
         }
-        Stmt::AddAssign { target, expr } | Stmt::Set { target, expr } => {
-            place_vars(target, used);
-            expr_vars(expr, used);
-        }
-        Stmt::Save { place, .. } | Stmt::Restore { place, .. } => place_vars(place, used),
-        Stmt::PullbackCall {
-            args,
-            seed,
-            adjoints,
+        Stmt::Set {
+            target: Place::Var(v),
             ..
-        } => {
-            args.iter().for_each(|a| atom(a, used));
-            used.insert(*seed);
-            used.extend(adjoints.iter().flatten().copied());
+        }
+        | Stmt::Restore {
+            place: Place::Var(v),
+            ..
+        }
+        | Stmt::Zero(v)
+        | Stmt::AllocLike { target: v, .. } => {
+            used.insert(*v);
         }
         Stmt::PushforwardCall {
-            args,
-            target,
-            tangent,
-            tangents,
-            ..
+            target, tangent, ..
         } => {
-            args.iter().for_each(|a| atom(a, used));
             used.insert(*target);
             used.insert(*tangent);
-            used.extend(tangents.iter().flatten().copied());
         }
-        Stmt::Axpy {
-            target,
-            scale,
-            source,
-        } => {
-            used.insert(*target);
-            used.extend(source.iter().copied());
-            expr_vars(scale, used);
-        }
-        Stmt::Zero(v) => {
-            used.insert(*v);
-        }
-        Stmt::AllocLike { target, like } => {
-            used.insert(*target);
-            used.insert(*like);
-        }
-        Stmt::Dot { .. } => used.extend(crate::analysis::stmt_reads(s)),
-        Stmt::AxpySlice { alpha, .. } => {
-            used.extend(crate::analysis::stmt_reads(s));
-            expr_vars(alpha, used);
-        }
-    }
-}
-
-fn place_vars(p: &Place, used: &mut HashSet<VarId>) {
-    match p {
-        Place::Var(v) => {
-            used.insert(*v);
-        }
-        Place::Elem(v, Atom::Var(i)) => {
-            used.insert(*v);
-            used.insert(*i);
-        }
-        Place::Elem(v, _) => {
-            used.insert(*v);
-        }
-    }
-}
-
-fn expr_vars(e: &Expr, used: &mut HashSet<VarId>) {
-    match e {
-        Expr::Atom(Atom::Var(v)) | Expr::Sum(v) => {
-            used.insert(*v);
-        }
-        Expr::Atom(_) | Expr::FloatConst(_) => {}
-        Expr::Index(v, i) => {
-            used.insert(*v);
-            if let Atom::Var(i) = i {
-                used.insert(*i);
-            }
-        }
-        Expr::Add(a, b)
-        | Expr::Sub(a, b)
-        | Expr::Mul(a, b)
-        | Expr::Div(a, b)
-        | Expr::Powi(a, b)
-        | Expr::Or(a, b)
-        | Expr::Cmp(_, a, b)
-        | Expr::GuardedMul(a, b) => {
-            expr_vars(a, used);
-            expr_vars(b, used);
-        }
-        Expr::Neg(a) | Expr::IntToFloat(a) | Expr::IntSub1(a) | Expr::IsNan(a) => {
-            expr_vars(a, used)
-        }
-        Expr::Method(_, args) => args.iter().for_each(|a| expr_vars(a, used)),
-        Expr::Select(c, a, b) => {
-            expr_vars(c, used);
-            expr_vars(a, used);
-            expr_vars(b, used);
-        }
+        _ => {}
     }
 }
