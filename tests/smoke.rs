@@ -200,7 +200,7 @@ fn norm_by_call(w: &[f64]) -> f64 {
 fn trailing_comma(
     first_factor_of_the_product: f64,
     second_factor_of_the_product: f64,
-    an_unused_count_of_things: usize,
+    _an_unused_count_of_things: usize,
 ) -> f64 {
     first_factor_of_the_product * second_factor_of_the_product
 }
