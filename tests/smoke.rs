@@ -192,7 +192,7 @@ fn dot_slices(a: &[f64], b: &[f64]) -> f64 {
 
 #[derive_gradient]
 fn norm_by_call(w: &[f64]) -> f64 {
-    dot_slices(&w, &w)
+    dot_slices(w, w)
 }
 
 /// A trailing comma after the last parameter, as rustfmt writes long signatures.
