@@ -397,120 +397,53 @@ fn bench_size<const P: usize>(c: &mut Criterion, n: usize, d: usize, n_dual: usi
         .measurement_time(Duration::from_secs(2))
         .warm_up_time(Duration::from_millis(500));
 
-    group.bench_function("primal", |bch| {
-        bch.iter(|| {
-            loss(
-                black_box(w),
-                black_box(b),
-                black_box(x),
-                black_box(y),
-                black_box(n),
-                black_box(d),
-            )
-        })
-    });
-    group.bench_function("generated_grad", |bch| {
-        bch.iter(|| {
-            loss_grad(
-                black_box(w),
-                black_box(b),
-                black_box(x),
-                black_box(y),
-                black_box(n),
-                black_box(d),
-            )
-        })
-    });
+    // One benchmark per method, each called directly (no function pointer in the way).
+    macro_rules! by_value {
+        ($name:literal, $f:path) => {
+            group.bench_function($name, |bch| {
+                bch.iter(|| {
+                    $f(
+                        black_box(w),
+                        black_box(b),
+                        black_box(x),
+                        black_box(y),
+                        black_box(n),
+                        black_box(d),
+                    )
+                })
+            });
+        };
+    }
     let mut g_w = vec![0.0; d];
     let mut g_b = 0.0;
-    group.bench_function("generated_grad_into", |bch| {
-        bch.iter(|| {
-            let v = loss_grad_into(
-                black_box(w),
-                black_box(b),
-                black_box(x),
-                black_box(y),
-                black_box(n),
-                black_box(d),
-                &mut g_w,
-                &mut g_b,
-            );
-            black_box((&g_w, g_b));
-            v
-        })
-    });
-    group.bench_function("hand_fused", |bch| {
-        bch.iter(|| {
-            hand_fused(
-                black_box(w),
-                black_box(b),
-                black_box(x),
-                black_box(y),
-                black_box(n),
-                black_box(d),
-            )
-        })
-    });
-    group.bench_function("hand_fused_into", |bch| {
-        bch.iter(|| {
-            let v = hand_fused_into(
-                black_box(w),
-                black_box(b),
-                black_box(x),
-                black_box(y),
-                black_box(n),
-                black_box(d),
-                &mut g_w,
-                &mut g_b,
-            );
-            black_box((&g_w, g_b));
-            v
-        })
-    });
-    group.bench_function("hand_fused_nobranch", |bch| {
-        bch.iter(|| {
-            let v = hand_fused_nobranch(
-                black_box(w),
-                black_box(b),
-                black_box(x),
-                black_box(y),
-                black_box(n),
-                black_box(d),
-                &mut g_w,
-                &mut g_b,
-            );
-            black_box((&g_w, g_b));
-            v
-        })
-    });
-    group.bench_function("hand_fused_4acc", |bch| {
-        bch.iter(|| {
-            let v = hand_fused_4acc(
-                black_box(w),
-                black_box(b),
-                black_box(x),
-                black_box(y),
-                black_box(n),
-                black_box(d),
-                &mut g_w,
-                &mut g_b,
-            );
-            black_box((&g_w, g_b));
-            v
-        })
-    });
-    group.bench_function("hand_two_pass", |bch| {
-        bch.iter(|| {
-            hand_two_pass(
-                black_box(w),
-                black_box(b),
-                black_box(x),
-                black_box(y),
-                black_box(n),
-                black_box(d),
-            )
-        })
-    });
+    macro_rules! into_buffers {
+        ($name:literal, $f:path) => {
+            group.bench_function($name, |bch| {
+                bch.iter(|| {
+                    let v = $f(
+                        black_box(w),
+                        black_box(b),
+                        black_box(x),
+                        black_box(y),
+                        black_box(n),
+                        black_box(d),
+                        &mut g_w,
+                        &mut g_b,
+                    );
+                    black_box((&g_w, g_b));
+                    v
+                })
+            });
+        };
+    }
+    by_value!("primal", loss);
+    by_value!("generated_grad", loss_grad);
+    into_buffers!("generated_grad_into", loss_grad_into);
+    by_value!("hand_fused", hand_fused);
+    into_buffers!("hand_fused_into", hand_fused_into);
+    into_buffers!("hand_fused_nobranch", hand_fused_nobranch);
+    into_buffers!("hand_fused_4acc", hand_fused_4acc);
+    by_value!("hand_two_pass", hand_two_pass);
 
     let (xs, ys) = data.rows(n_dual);
     let dual_id = if n_dual == n {
