@@ -213,3 +213,20 @@ fn same_argument_twice_and_trailing_comma() {
     assert_eq!(g, vec![2.0, 4.0, 6.0]);
     assert_eq!(trailing_comma_grad(3.0, 2.0, 7), (6.0, (2.0, 3.0)));
 }
+
+/// `crate = ".."` names the path the generated code uses to reach `grad` (for re-exports).
+mod reexport {
+    pub use grad as my_grad;
+}
+
+#[derive_gradient(crate = "reexport::my_grad")]
+fn through_reexport(x: [f64; 2]) -> [f64; 2] {
+    [x[0] * x[1], x[0] + x[1]]
+}
+
+#[test]
+fn crate_option_reaches_the_runtime_through_a_reexport() {
+    let (v, j) = through_reexport_jacobian([2.0, 3.0]);
+    assert_eq!(v, [6.0, 5.0]);
+    assert_eq!(j.as_slice(), &[3.0, 2.0, 1.0, 1.0]);
+}
