@@ -264,6 +264,19 @@ impl<'a> Machine<'a> {
             .ok_or_else(|| EvalError(format!("call to unknown function `{name}`")))
     }
 
+    /// The values of a companion call's arguments, checked to have one tangent or adjoint
+    /// (`given`) per float argument and per differentiated parameter of the callee (`wanted`).
+    fn call_args(&self, args: &[Atom], given: usize, wanted: usize, what: &str) -> R<Vec<Value>> {
+        let vals: Vec<Value> = args.iter().map(|a| self.atom(a)).collect::<R<_>>()?;
+        let floats = float_values(&vals).len();
+        if floats != given || given != wanted {
+            return err(format!(
+                "companion call with {given} {what} for {floats} float arguments"
+            ));
+        }
+        Ok(vals)
+    }
+
     fn note(&mut self, x: i64) {
         if let Some(t) = &mut self.trace {
             t.push(x);
@@ -710,18 +723,9 @@ impl<'a> Machine<'a> {
                 // `(target, tangent) = NAME_pushforward(args.., tangents..)`; a missing tangent
                 // is a zero of the argument's shape.
                 let callee = self.callee(func)?;
-                let vals: Vec<Value> = args.iter().map(|a| self.atom(a)).collect::<R<_>>()?;
-                let float_args: Vec<&Value> = vals
-                    .iter()
-                    .filter(|v| matches!(v, Value::F(_) | Value::FA(_)))
-                    .collect();
-                if float_args.len() != tangents.len() || tangents.len() != callee.fwd().wrt.len() {
-                    return err(format!(
-                        "pushforward call with {} tangents for {} float arguments",
-                        tangents.len(),
-                        float_args.len()
-                    ));
-                }
+                let vals =
+                    self.call_args(args, tangents.len(), callee.fwd().wrt.len(), "tangents")?;
+                let float_args = float_values(&vals);
                 let dir: Vec<Value> = float_args
                     .iter()
                     .zip(tangents)
@@ -748,18 +752,9 @@ impl<'a> Machine<'a> {
                 // `NAME_pullback(args.., seed, &mut adjoints..)`: adds seed^T J into each
                 // adjoint (a dummy buffer where there is none).
                 let callee = self.callee(func)?;
-                let vals: Vec<Value> = args.iter().map(|a| self.atom(a)).collect::<R<_>>()?;
-                let float_args: Vec<&Value> = vals
-                    .iter()
-                    .filter(|v| matches!(v, Value::F(_) | Value::FA(_)))
-                    .collect();
-                if float_args.len() != adjoints.len() || adjoints.len() != callee.rev().wrt.len() {
-                    return err(format!(
-                        "pullback call with {} adjoints for {} float arguments",
-                        adjoints.len(),
-                        float_args.len()
-                    ));
-                }
+                let vals =
+                    self.call_args(args, adjoints.len(), callee.rev().wrt.len(), "adjoints")?;
+                let float_args = float_values(&vals);
                 // `&mut adj` twice in one call does not compile (E0499).
                 let mut seen = std::collections::HashSet::new();
                 if let Some(a) = adjoints.iter().flatten().find(|a| !seen.insert(**a)) {
@@ -1487,6 +1482,13 @@ pub fn forward_tangent(f: &Function, inputs: &[Value], direction: &[Value]) -> R
         .map(|(_, d)| d.clone())
         .collect();
     Forward::new(f, &wrt).tangent(inputs, &dir)
+}
+
+/// The float (scalar or array) values among call arguments, in order.
+fn float_values(vals: &[Value]) -> Vec<&Value> {
+    vals.iter()
+        .filter(|v| matches!(v, Value::F(_) | Value::FA(_)))
+        .collect()
 }
 
 #[cfg(test)]
