@@ -370,7 +370,7 @@ impl Printer<'_> {
             Expr::GuardedMul(adj, p) => {
                 let (adj, p) = (self.expr(adj), self.expr(p));
                 let zero = self.float_lit(0.0);
-                quote!({
+                quote_spanned!(Span::mixed_site()=> {
                     let scale = #adj;
                     if scale == #zero { #zero } else { scale * #p }
                 })
@@ -542,7 +542,7 @@ impl Printer<'_> {
                     (None, false) => quote!(if #tid != #zero { #tid *= #scale; }),
                     (Some(src), true) => {
                         let s = self.ident(*src);
-                        quote!({
+                        quote_spanned!(Span::mixed_site()=> {
                             let scale = #scale;
                             for (out, part) in #tid.iter_mut().zip(#s.iter()) {
                                 if *part != #zero {
@@ -551,7 +551,7 @@ impl Printer<'_> {
                             }
                         })
                     }
-                    (None, true) => quote!({
+                    (None, true) => quote_spanned!(Span::mixed_site()=> {
                         let scale = #scale;
                         for out in #tid.iter_mut() {
                             if *out != #zero {
@@ -565,7 +565,7 @@ impl Printer<'_> {
                 let id = self.ident(*v);
                 let zero = self.float_lit(0.0);
                 if self.f.var(*v).ty.is_array() {
-                    quote!(for out in #id.iter_mut() { *out = #zero; })
+                    quote_spanned!(Span::mixed_site()=> for out in #id.iter_mut() { *out = #zero; })
                 } else {
                     quote!(#id = #zero;)
                 }

@@ -16,7 +16,7 @@ use crate::lower::{self, Lowered};
 use crate::reverse::{self, ArrayAdjoints};
 use crate::{forward, ir};
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use std::collections::HashSet;
 
 /// Expands the attribute. Never panics: errors become `compile_error!`s next to the user's
@@ -398,9 +398,9 @@ impl<'a> Companions<'a> {
                 ResultShape::Scalar | ResultShape::Array(_) => quote!(#adj = #seed;),
                 ResultShape::Tuple(n) => {
                     let idx = (0..n).map(syn::Index::from);
-                    quote!({ let seed = #seed; #adj = [#(seed.#idx),*]; })
+                    quote_spanned!(Span::mixed_site()=> { let seed = #seed; #adj = [#(seed.#idx),*]; })
                 }
-                ResultShape::Vec => quote!({
+                ResultShape::Vec => quote_spanned!(Span::mixed_site()=> {
                     let seed = #seed;
                     for (a, s) in #adj.iter_mut().zip(seed.iter()) { *a += *s; }
                 }),
@@ -499,7 +499,7 @@ impl<'a> Companions<'a> {
             if matches!(p.ty, Ty::FloatArray(ArrayKind::Slice)) {
                 let pid = &p.ident;
                 let msg = format!("`{id}` must have the length of `{pid}`");
-                checks.extend(quote! {
+                checks.extend(quote_spanned! {Span::mixed_site()=>
                     ::core::assert_eq!(#id.len(), #pid.len(), #msg);
                     for g in #id.iter_mut() { *g = 0.0 as #t; }
                 });
@@ -713,7 +713,7 @@ impl<'a> Companions<'a> {
             });
             let is_array = p.ty.is_array();
             zero_holders.extend(if is_array {
-                quote!(for e in #h.iter_mut() { *e = 0.0 as #t; })
+                quote_spanned!(Span::mixed_site()=> for e in #h.iter_mut() { *e = 0.0 as #t; })
             } else {
                 quote!(#h = 0.0 as #t;)
             });
@@ -736,7 +736,7 @@ impl<'a> Companions<'a> {
             let off = offset.clone();
             if is_array {
                 read_row.extend(
-                    quote!(for (k, e) in #h.iter().enumerate() { #jac[(#row, #off + k)] = *e; }),
+                    quote_spanned!(Span::mixed_site()=> for (k, e) in #h.iter().enumerate() { #jac[(#row, #off + k)] = *e; }),
                 );
                 seed_col.extend(quote!(if #col >= #off && #col < #off + #width { #h[#col - #off] = 1.0 as #t; }));
             } else {
@@ -747,14 +747,14 @@ impl<'a> Companions<'a> {
         }
         let seed_value = match shape {
             ResultShape::Array(n) => {
-                quote!({ let mut s = [0.0 as #t; #n]; s[#row] = 1.0 as #t; s })
+                quote_spanned!(Span::mixed_site()=> { let mut s = [0.0 as #t; #n]; s[#row] = 1.0 as #t; s })
             }
             ResultShape::Tuple(n) => {
                 let elems = (0..n).map(|k| quote!(if #row == #k { 1.0 as #t } else { 0.0 as #t }));
                 quote!((#(#elems),*))
             }
             ResultShape::Vec => {
-                quote!(&{ let mut s = ::std::vec![0.0 as #t; #rows]; s[#row] = 1.0 as #t; s }[..])
+                quote_spanned!(Span::mixed_site()=> &{ let mut s = ::std::vec![0.0 as #t; #rows]; s[#row] = 1.0 as #t; s }[..])
             }
             ResultShape::Scalar => quote!(1.0 as #t),
         };
