@@ -1,32 +1,5 @@
-//! The `#[derive_gradient]` attribute of the `grad` crate: compile-time automatic
-//! differentiation by source transformation.
-//!
-//! The pipeline, one module per phase: [`attr`] (options) -> [`lower`] (syn to IR, with
-//! spanned errors) -> [`analysis`] (activity) -> [`rules`] (the derivative table) ->
-//! [`forward`] / [`reverse`] (the transforms) -> [`codegen`] (IR to tokens), driven by
-//! [`expand`].
-
-mod analysis;
-mod attr;
-mod codegen;
-mod expand;
-mod forward;
-mod ir;
-mod lower;
-mod optimize;
-#[cfg(test)]
-mod pretty;
-mod reverse;
-mod rules;
-
-#[cfg(test)]
-mod eval;
-#[cfg(test)]
-mod nopanic;
-#[cfg(test)]
-mod proptests;
-#[cfg(test)]
-mod tests;
+//! The procedural macros of the `grad` crate. Each is a thin entry point: the compiler
+//! itself is the library crate `grad-compiler`.
 
 use proc_macro::TokenStream;
 
@@ -35,8 +8,8 @@ use proc_macro::TokenStream;
 /// For `fn f(x: f64, y: f64) -> f64` it adds `f_grad(x, y) -> (f64, (f64, f64))`,
 /// `f_grad_into`, `f_pullback` and `f_pushforward`; for a vector result
 /// `fn g(..) -> [f64; M]` it adds `g_jacobian(..) -> ([f64; M], grad::Jacobian<f64>)`.
-/// Options: `wrt(a, b)`, `layout = "denominator"`, `crate = "path"`.
+/// Options: `wrt(a, b)`, `layout = "denominator"`, `strict`, `hessian`, `crate = "path"`.
 #[proc_macro_attribute]
 pub fn derive_gradient(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand(attr.into(), item.into()).into()
+    grad_compiler::derive_gradient(attr.into(), item.into()).into()
 }

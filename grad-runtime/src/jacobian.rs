@@ -187,6 +187,27 @@ impl<T: Copy> Jacobian<T> {
     }
 }
 
+impl<T: crate::Float> Jacobian<T> {
+    /// Makes a square matrix exactly symmetric: each pair of mirrored entries becomes their
+    /// mean (a Hessian built column by column agrees with its transpose up to rounding).
+    ///
+    /// Panics if the matrix is not square.
+    pub fn symmetrize(&mut self) {
+        assert_eq!(
+            self.rows, self.cols,
+            "Jacobian::symmetrize: the matrix is not square"
+        );
+        let half = T::from_f64(0.5);
+        for i in 0..self.rows {
+            for k in i + 1..self.cols {
+                let m = (self.data[i * self.cols + k] + self.data[k * self.cols + i]) * half;
+                self.data[i * self.cols + k] = m;
+                self.data[k * self.cols + i] = m;
+            }
+        }
+    }
+}
+
 impl<T> Index<(usize, usize)> for Jacobian<T> {
     type Output = T;
 

@@ -4,7 +4,12 @@
 //! compute its gradient or Jacobian. The code it generates is ordinary Rust
 //! that calls into this small crate (re-exported as `grad::runtime`):
 //!
-//! - [`Float`]: the trait over `f32` and `f64` that the runtime is generic over;
+//! - [`Float`]: the trait over `f32` and `f64` that the runtime is generic over,
+//!   with the whole std float API so that generic `T: Float` code can call it;
+//! - [`Differentiable`] and [`AsSeed`]: the shapes of values (floats, arrays,
+//!   slices, `Vec`s, tuples, derived structs) that generated code creates,
+//!   accumulates into and flattens without naming their types;
+//! - [`scaled`]: `d * partial` that stays exactly 0 where `d` is 0;
 //! - [`Jacobian`]: the dense row-major matrix returned by `*_jacobian` companions;
 //! - [`kernels`]: `dot`, `axpy` and element-wise updates written to vectorise;
 //! - the finite-difference checker ([`check_gradient`], [`check_directional`],
@@ -28,9 +33,11 @@ mod float;
 mod jacobian;
 pub mod kernels;
 pub mod rng;
+pub mod shape;
 pub mod simd;
 
 pub use check::*;
-pub use float::Float;
+pub use float::{scaled, Float};
 pub use jacobian::Jacobian;
 pub use rng::XorShift64;
+pub use shape::{set_unit, zero_like, AsSeed, Differentiable};

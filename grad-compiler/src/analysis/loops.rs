@@ -1,0 +1,273 @@
+//! Loop classification, before the transforms: which `for` loops are sum-reductions, and
+//! which of those are dot products the runtime's kernels compute.
+//!
+//! A *sum-reduction* carries no state across iterations but accumulators: variables the body
+//! only updates with `+=`/`-=` and never reads. The adjoint of an accumulator is the same in
+//! every iteration, so the reverse transform needs no storage for such a loop.
+
+use crate::ir::*;
+use crate::shape::Ty;
+use crate::visit;
+use std::collections::{HashMap, HashSet};
+
+/// What a loop is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LoopKind {
+    /// A sum-reduction over these accumulators (floats first, then passive counters).
+    Reduction { accs: Vec<VarId> },
+    /// Anything else.
+    General,
+}
+
+/// Classifies a loop with body `body` inside a function whose whole body is `whole`.
+pub fn classify(f: &Function, body: &Block, whole: &Block) -> LoopKind {
+    let inside_writes: HashSet<VarId> = visit::block_writes(body).into_iter().collect();
+    let inside_reads: HashSet<VarId> = visit::block_reads(body).into_iter().collect();
+    let inside_stmts = count_stmts(body);
+    let mut outside_touch: HashSet<VarId> = HashSet::new();
+    let mut seen_inside = 0usize;
+    // Every variable read or written by a statement outside this loop body.
+    walk_outside(whole, body, &mut seen_inside, &mut |s| {
+        let e = visit::effects(s);
+        outside_touch.extend(e.reads);
+        outside_touch.extend(e.writes.iter().map(|w| w.var));
+    });
+    let _ = inside_stmts;
+    outside_touch.extend(f.returns.iter().copied());
+    let mut accs = Vec::new();
+    for v in inside_writes {
+        if !outside_touch.contains(&v) {
+            continue;
+        }
+        // Carried: it must be an accumulator.
+        let scalar = matches!(f.ty(v), Ty::Float | Ty::Int);
+        if !scalar || read_in_body(body, v) || !only_accumulated(body, v) {
+            return LoopKind::General;
+        }
+        let _ = &inside_reads;
+        accs.push(v);
+    }
+    accs.sort_by_key(|v| (*f.ty(*v) != Ty::Float, *v));
+    LoopKind::Reduction { accs }
+}
+
+fn count_stmts(b: &Block) -> usize {
+    let mut n = 0;
+    visit::walk(b, &mut |_| n += 1);
+    n
+}
+
+/// Walks `whole` skipping the block `skip` (found by address).
+fn walk_outside<'a>(whole: &'a Block, skip: &Block, _n: &mut usize, f: &mut impl FnMut(&'a Stmt)) {
+    if std::ptr::eq(whole, skip) {
+        return;
+    }
+    for s in whole {
+        f(s);
+        for b in visit::children(s) {
+            walk_outside(b, skip, _n, f);
+        }
+    }
+}
+
+/// Whether the body reads `v` other than through its own `v += ..` updates.
+fn read_in_body(body: &Block, v: VarId) -> bool {
+    let mut read = false;
+    visit::walk(body, &mut |s| {
+        let reads = match s {
+            Stmt::Accumulate { place, value, .. } if place.root == v && place.is_var() => {
+                value.var() == Some(v)
+            }
+            _ => visit::effects(s).reads.contains(&v),
+        };
+        read |= reads;
+    });
+    read
+}
+
+/// Whether every write of `v` in the body is `v += x` / `v -= x`.
+fn only_accumulated(body: &Block, v: VarId) -> bool {
+    let mut ok = true;
+    visit::walk(body, &mut |s| {
+        let writes_v = visit::effects(s).writes.iter().any(|w| w.var == v);
+        if writes_v && !matches!(s, Stmt::Accumulate { place, .. } if place.is_var()) {
+            ok = false;
+        }
+    });
+    ok
+}
+
+/// `for j in lo..hi { acc += a[oa + j] * b[ob + j] }` (`-=` too), recognised after lowering.
+#[derive(Clone, Debug)]
+pub struct DotProduct {
+    /// Integer statements computing the offsets, hoisted before the loop.
+    pub prelude: Block,
+    /// The accumulator.
+    pub acc: VarId,
+    /// `-=`.
+    pub negate: bool,
+    /// The first factor's sequence and the offset of element `j`.
+    pub a: (Place, Atom),
+    /// The second factor's.
+    pub b: (Place, Atom),
+    /// The loop's bounds.
+    pub lo: Atom,
+    pub hi: Atom,
+}
+
+/// Recognises a dot-product loop.
+pub fn dot_product(f: &Function, s: &Stmt) -> Option<DotProduct> {
+    let Stmt::For {
+        var: j,
+        lo,
+        hi,
+        rev: _,
+        body,
+    } = s
+    else {
+        return None;
+    };
+    let written: HashSet<VarId> = visit::block_writes(body).into_iter().collect();
+    let mut defs: HashMap<VarId, &Op> = HashMap::new();
+    let mut acc = None;
+    for st in body {
+        match st {
+            Stmt::Assign { target, op, .. } => {
+                if defs.insert(*target, op).is_some() {
+                    return None;
+                }
+            }
+            Stmt::Accumulate {
+                place,
+                value: Atom::Var(p),
+                negate,
+                ..
+            } if place.is_var() && acc.is_none() => acc = Some((place.root, *p, *negate)),
+            _ => return None,
+        }
+    }
+    let (acc, product, negate) = acc?;
+    if *f.ty(acc) != Ty::Float || defs.contains_key(&acc) {
+        return None;
+    }
+    let Some(Op::Prim(p, args)) = defs.get(&product) else {
+        return None;
+    };
+    if p.rule().name != "mul" || args.len() != 2 {
+        return None;
+    }
+    let load = |a: &Atom| -> Option<(VarId, Atom)> {
+        let Some(Op::Load(place)) = defs.get(&a.var()?) else {
+            return None;
+        };
+        match place.path.as_slice() {
+            [Proj::Index(i)]
+                if f.ty(place.root).is_float_seq() && !written.contains(&place.root) =>
+            {
+                Some((place.root, i.clone()))
+            }
+            _ => None,
+        }
+    };
+    let (ra, ia) = load(&args[0])?;
+    let (rb, ib) = load(&args[1])?;
+    // Every other statement computes integers for the indices.
+    let used: HashSet<VarId> = [product, args[0].var()?, args[1].var()?].into();
+    for (t, op) in &defs {
+        if used.contains(t) {
+            continue;
+        }
+        if *f.ty(*t) != Ty::Int || !matches!(op, Op::Prim(..) | Op::Use(_)) {
+            return None;
+        }
+    }
+    let mut prelude = Vec::new();
+    let oa = offset(f, &defs, *j, &ia, &written, &mut prelude)?;
+    let ob = offset(f, &defs, *j, &ib, &written, &mut prelude)?;
+    Some(DotProduct {
+        prelude,
+        acc,
+        negate,
+        a: (Place::var(ra), oa),
+        b: (Place::var(rb), ob),
+        lo: lo.clone(),
+        hi: hi.clone(),
+    })
+}
+
+/// For an index of the form `j + c` (c invariant), `c`; its computation goes to `prelude`.
+fn offset(
+    f: &Function,
+    defs: &HashMap<VarId, &Op>,
+    j: VarId,
+    index: &Atom,
+    written: &HashSet<VarId>,
+    prelude: &mut Block,
+) -> Option<Atom> {
+    if index.var() == Some(j) {
+        return Some(Atom::Int(0));
+    }
+    let t = index.var()?;
+    let Some(Op::Prim(p, args)) = defs.get(&t) else {
+        return None;
+    };
+    if p.rule().name != "add" || args.len() != 2 {
+        return None;
+    }
+    let (inner, inv) = if args[0].var() == Some(j) || depends_on_j(defs, j, &args[0]) {
+        (&args[0], &args[1])
+    } else {
+        (&args[1], &args[0])
+    };
+    let c = offset(f, defs, j, inner, written, prelude)?;
+    hoist(defs, j, inv, written, prelude)?;
+    match c {
+        Atom::Int(0) => Some(inv.clone()),
+        _ => None,
+    }
+}
+
+fn depends_on_j(defs: &HashMap<VarId, &Op>, j: VarId, a: &Atom) -> bool {
+    match a.var() {
+        Some(v) if v == j => true,
+        Some(v) => match defs.get(&v) {
+            Some(op) => visit::op_reads(op)
+                .iter()
+                .any(|r| depends_on_j(defs, j, &Atom::Var(*r))),
+            None => false,
+        },
+        None => false,
+    }
+}
+
+/// Copies the statements computing an invariant atom into `prelude`.
+fn hoist(
+    defs: &HashMap<VarId, &Op>,
+    j: VarId,
+    a: &Atom,
+    written: &HashSet<VarId>,
+    prelude: &mut Block,
+) -> Option<()> {
+    let Some(v) = a.var() else { return Some(()) };
+    if v == j {
+        return None;
+    }
+    if !written.contains(&v) {
+        return Some(());
+    }
+    let op = *defs.get(&v)?;
+    for r in visit::op_reads(op) {
+        hoist(defs, j, &Atom::Var(r), written, prelude)?;
+    }
+    if !prelude
+        .iter()
+        .any(|s| matches!(s, Stmt::Assign { target, .. } if *target == v))
+    {
+        prelude.push(Stmt::Assign {
+            target: v,
+            op: op.clone(),
+            span: proc_macro2::Span::call_site(),
+        });
+    }
+    Some(())
+}

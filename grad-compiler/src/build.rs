@@ -1,0 +1,164 @@
+//! Building statements: the small helpers both transforms use to emit three-address code
+//! (a temporary per operation, partial derivatives flattened from the rule table, products
+//! that skip unit factors and keep zeros zero).
+
+use crate::ir::*;
+use crate::rules::{self, Prim, Types, D};
+use crate::shape::Ty;
+use proc_macro2::Span;
+
+fn span() -> Span {
+    Span::call_site()
+}
+
+/// `op` into a fresh temporary of type `ty`.
+pub fn assign(f: &mut Function, out: &mut Block, op: Op, ty: Ty) -> Atom {
+    let t = f.add_var("", ty, span(), Origin::Temp);
+    out.push(Stmt::Assign {
+        target: t,
+        op,
+        span: span(),
+    });
+    Atom::Var(t)
+}
+
+/// `-a`.
+pub fn neg(f: &mut Function, out: &mut Block, a: Atom) -> Atom {
+    match a {
+        Atom::Float(x) => Atom::Float(-x),
+        a => assign(f, out, Op::Prim(prim("neg"), vec![a]), Ty::Float),
+    }
+}
+
+/// `a + b` on floats, skipping literal zeros.
+pub fn add(f: &mut Function, out: &mut Block, a: Atom, b: Atom) -> Atom {
+    match (&a, &b) {
+        (Atom::Float(x), _) if *x == 0.0 => b,
+        (_, Atom::Float(y)) if *y == 0.0 => a,
+        _ => assign(f, out, Op::Prim(prim("add"), vec![a, b]), Ty::Float),
+    }
+}
+
+/// `d * partial` for a derivative `d` (an adjoint or a tangent), without the
+/// multiplication where either factor is a unit; where the partial can be infinite at a
+/// finite point (`singular`), a zero `d` gives zero (`grad::runtime::scaled`).
+pub fn scale(f: &mut Function, out: &mut Block, d: Atom, partial: Atom, singular: bool) -> Atom {
+    match (&d, &partial) {
+        (_, Atom::Float(x)) if *x == 1.0 => d,
+        (_, Atom::Float(x)) if *x == -1.0 => neg(f, out, d),
+        (Atom::Float(x), _) if *x == 1.0 => partial,
+        (Atom::Float(x), _) | (_, Atom::Float(x)) if *x == 0.0 && !singular => Atom::Float(0.0),
+        _ => {
+            let p = if singular {
+                prim("scaled")
+            } else {
+                prim("mul")
+            };
+            assign(f, out, Op::Prim(p, vec![d, partial]), Ty::Float)
+        }
+    }
+}
+
+fn prim(name: &str) -> Prim {
+    rules::prim(name).expect("the rule table has it")
+}
+
+/// The partials of `p` applied to `args` (result `result`) for the operands `wanted`,
+/// flattened into statements; `None` where not wanted, zero, or an integer operand.
+pub fn partials(
+    f: &mut Function,
+    out: &mut Block,
+    p: Prim,
+    args: &[Atom],
+    result: &Atom,
+    wanted: &[bool],
+) -> Vec<Option<Atom>> {
+    let symbols: Vec<D> = (0..args.len()).map(D::Arg).collect();
+    p.partials(&symbols, D::Out)
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let d = d.filter(|_| wanted[i] && !p.rule().int_operands.contains(&i))?;
+            Some(emit(f, out, &d, args, result))
+        })
+        .collect()
+}
+
+/// Flattens a rule expression into statements; returns the atom holding its value.
+pub fn emit(f: &mut Function, out: &mut Block, d: &D, args: &[Atom], result: &Atom) -> Atom {
+    match d {
+        D::Arg(i) => args[*i].clone(),
+        D::Out => result.clone(),
+        D::Lit(x) => Atom::Float(*x),
+        D::Int(n) => Atom::Int(*n),
+        D::Bool(b) => Atom::Bool(*b),
+        D::Const(name) => {
+            let value = match *name {
+                "LN_2" => std::f64::consts::LN_2,
+                "LN_10" => std::f64::consts::LN_10,
+                _ => f64::NAN,
+            };
+            let path = vec![
+                "core".into(),
+                "f64".into(),
+                "consts".into(),
+                name.to_string(),
+            ];
+            assign(
+                f,
+                out,
+                Op::Const(Const {
+                    path,
+                    value: Some(value),
+                }),
+                Ty::Float,
+            )
+        }
+        D::Apply(p, ds) => {
+            let atoms: Vec<Atom> = ds.iter().map(|d| emit(f, out, d, args, result)).collect();
+            if let Some(folded) = fold(*p, &atoms) {
+                return folded;
+            }
+            let int = atoms.iter().all(|a| f.atom_ty(a) == Ty::Int);
+            let ty = if int { Ty::Int } else { Ty::Float };
+            assign(f, out, Op::Prim(*p, atoms), ty)
+        }
+        D::Cmp(op, a, b) => {
+            let a = emit(f, out, a, args, result);
+            let b = emit(f, out, b, args, result);
+            assign(f, out, Op::Cmp(*op, a, b), Ty::Bool)
+        }
+        D::Select(c, a, b) => {
+            let c = emit(f, out, c, args, result);
+            let a = emit(f, out, a, args, result);
+            let b = emit(f, out, b, args, result);
+            if a == b {
+                return a;
+            }
+            let ty = f.atom_ty(&a);
+            assign(f, out, Op::Select(c, a, b), ty)
+        }
+        D::ToFloat(a) => match emit(f, out, a, args, result) {
+            Atom::Int(n) => Atom::Float(n as f64),
+            a => assign(f, out, Op::Cast(a, CastTo::Float), Ty::Float),
+        },
+    }
+}
+
+/// Folds a primitive of float literals, and `x * 1`, `1 * x`, `x / 1`.
+fn fold(p: Prim, atoms: &[Atom]) -> Option<Atom> {
+    let lit = |a: &Atom| match a {
+        Atom::Float(x) => Some(*x),
+        _ => None,
+    };
+    if p.rule().types != Types::Int && atoms.iter().all(|a| lit(a).is_some()) {
+        let xs: Vec<f64> = atoms.iter().filter_map(lit).collect();
+        return Some(Atom::Float((p.rule().eval)(&xs)));
+    }
+    match (p.rule().name, atoms) {
+        ("mul", [a, b]) if lit(b) == Some(1.0) => Some(a.clone()),
+        ("mul", [a, b]) if lit(a) == Some(1.0) => Some(b.clone()),
+        ("div", [a, b]) if lit(b) == Some(1.0) => Some(a.clone()),
+        _ => None,
+    }
+}

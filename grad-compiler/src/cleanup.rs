@@ -1,0 +1,181 @@
+//! Small clean-ups between phases.
+
+use crate::ir::*;
+use crate::visit;
+
+/// Removes assignments of pure operations to variables nothing reads (flags a desugaring
+/// made but no guard needed, values of expression statements), until none is left.
+pub fn remove_dead_assignments(f: &mut Function) {
+    loop {
+        let mut read = vec![false; f.vars.len()];
+        for v in visit::block_reads(&f.body) {
+            read[v.index()] = true;
+        }
+        for v in &f.returns {
+            read[v.index()] = true;
+        }
+        for p in &f.params {
+            read[p.var.index()] = true;
+        }
+        let mut removed = false;
+        let body = std::mem::take(&mut f.body);
+        f.body = visit::map(body, &mut |s| match &s {
+            Stmt::Assign { target, op, .. } if !read[target.index()] && is_pure(op) => {
+                removed = true;
+                Vec::new()
+            }
+            _ => vec![s],
+        });
+        let body = std::mem::take(&mut f.body);
+        f.body = visit::map(body, &mut |s| match s {
+            Stmt::If { then, els, .. } if then.is_empty() && els.is_empty() => Vec::new(),
+            s => vec![s],
+        });
+        if !removed {
+            break;
+        }
+    }
+}
+
+/// Whether evaluating `op` has no effect but its value (calls may have effects; indexing
+/// may panic, which the original function would do too, so loads count as pure only when
+/// their value is unused in the original as well, which is the case here).
+fn is_pure(op: &Op) -> bool {
+    !matches!(op, Op::Call(_))
+}
+
+/// Gives every variable that may be read before it is assigned its starting value: zero
+/// for adjoints, tangents and partial buffers (shaped like what they belong to), empty for
+/// stacks. The assignment goes at the start of the innermost block that holds every use,
+/// just before the first, so code generation declares it there.
+pub fn insert_zero_inits(f: &mut Function) {
+    let mut assigned: Vec<bool> = vec![false; f.vars.len()];
+    for p in &f.params {
+        assigned[p.var.index()] = true;
+    }
+    let mut need = vec![false; f.vars.len()];
+    uninit_reads(&f.body, &mut assigned, &mut need);
+    for (i, needs) in need.into_iter().enumerate() {
+        if !needs {
+            continue;
+        }
+        let v = VarId(i as u32);
+        let op = start_value(f, v);
+        let init = Stmt::Assign {
+            target: v,
+            op,
+            span: proc_macro2::Span::call_site(),
+        };
+        let body = std::mem::take(&mut f.body);
+        f.body = insert_before_first_use(body, v, init);
+    }
+}
+
+/// The value a variable starts from.
+fn start_value(f: &Function, v: VarId) -> Op {
+    use crate::shape::Ty;
+    let var = f.var(v);
+    match &var.ty {
+        Ty::Stack(_) => Op::Seq(Vec::new(), SeqForm::Vec),
+        Ty::Float => Op::Use(Atom::Float(0.0)),
+        Ty::Int => Op::Use(Atom::Int(0)),
+        Ty::Bool => Op::Use(Atom::Bool(false)),
+        _ => match var.origin {
+            Origin::Made(_, Some(of)) => Op::ZeroLike(Atom::Var(of)),
+            _ => Op::ZeroLike(Atom::Var(v)),
+        },
+    }
+}
+
+/// Finds the variables some statement may read before they are assigned.
+fn uninit_reads(b: &Block, assigned: &mut Vec<bool>, need: &mut Vec<bool>) {
+    for s in b {
+        let e = visit::effects(s);
+        for r in &e.reads {
+            if !assigned[r.index()] {
+                need[r.index()] = true;
+                assigned[r.index()] = true;
+            }
+        }
+        for w in &e.writes {
+            if !w.whole && !assigned[w.var.index()] {
+                need[w.var.index()] = true;
+            }
+            assigned[w.var.index()] = true;
+        }
+        match s {
+            Stmt::If { then, els, .. } => {
+                let mut a = assigned.clone();
+                uninit_reads(then, &mut a, need);
+                let mut b2 = assigned.clone();
+                uninit_reads(els, &mut b2, need);
+                for i in 0..assigned.len() {
+                    assigned[i] = a[i] && b2[i];
+                }
+            }
+            Stmt::For { body, .. } => {
+                let mut a = assigned.clone();
+                uninit_reads(body, &mut a, need);
+                // A second pass sees what the first iteration assigned.
+                uninit_reads(body, &mut a, need);
+            }
+            Stmt::While {
+                cond_block, body, ..
+            } => {
+                uninit_reads(cond_block, assigned, need);
+                let mut a = assigned.clone();
+                uninit_reads(body, &mut a, need);
+                uninit_reads(cond_block, &mut a, need);
+                uninit_reads(body, &mut a, need);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn mentions(s: &Stmt, v: VarId) -> bool {
+    let mut found = false;
+    visit::walk(&vec![s.clone()], &mut |st| {
+        let e = visit::effects(st);
+        if e.reads.contains(&v) || e.writes.iter().any(|w| w.var == v) {
+            found = true;
+        }
+    });
+    found
+}
+
+/// Inserts `init` before the first statement of the innermost block holding every use of `v`.
+fn insert_before_first_use(mut b: Block, v: VarId, init: Stmt) -> Block {
+    let users: Vec<usize> = (0..b.len()).filter(|&i| mentions(&b[i], v)).collect();
+    let Some(&first) = users.first() else {
+        return b;
+    };
+    if users.len() == 1 {
+        let s = &mut b[first];
+        let own = matches!(
+            s,
+            Stmt::Assign { .. } | Stmt::Store { .. } | Stmt::Accumulate { .. } | Stmt::Sweep(_)
+        ) || visit::effects(s).reads.contains(&v)
+            || visit::effects(s).writes.iter().any(|w| w.var == v);
+        if !own {
+            // Every use is inside this statement's blocks: go down into the one block that
+            // holds them all, if there is one.
+            let children = visit::children_mut(s);
+            let holding: Vec<usize> = children
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.iter().any(|st| mentions(st, v)))
+                .map(|(i, _)| i)
+                .collect();
+            if holding.len() == 1 && !matches!(s, Stmt::For { .. } | Stmt::While { .. }) {
+                let i = holding[0];
+                let mut children = visit::children_mut(s);
+                let inner = std::mem::take(children[i]);
+                *children[i] = insert_before_first_use(inner, v, init);
+                return b;
+            }
+        }
+    }
+    b.insert(first, init);
+    b
+}

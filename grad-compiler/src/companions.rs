@@ -1,0 +1,445 @@
+//! The companions that hold derivative code, each built as a whole IR function: its
+//! parameters, its seeding, its sweeps and its copy-out, so the evaluator runs exactly what
+//! code generation prints.
+//!
+//! - `f_pullback(params.., seed, adj_p..) -> R`: reverse mode over every float parameter,
+//!   adding `seed^T dR/dp` into each `&mut` adjoint.
+//! - `f_grad_into(params.., grad_p..) -> R`: the gradient over the differentiated parameters,
+//!   written into the caller's buffers. When it differentiates every float parameter and no
+//!   loop can write into its zeroed buffers directly, it is a call of `f_pullback` with a
+//!   unit seed (one reverse sweep per function).
+//! - `f_pushforward(params.., tan_p..) -> (R, dR)`: forward mode.
+//! - second order: `f_pullback_pushforward` (forward over the pullback, what callers'
+//!   Hessians call) and `f_hvp_into` (forward over `f_grad_into`).
+
+use crate::forward;
+use crate::ir::*;
+use crate::lower::Lowered;
+use crate::names::Binder;
+use crate::reverse;
+use crate::shape::{self, Ty};
+use proc_macro2::{Span, TokenStream};
+
+/// A companion function's IR and its name suffix.
+pub struct Companion {
+    /// `pullback`, `grad_into`, ...
+    pub suffix: &'static str,
+    /// The function.
+    pub func: Function,
+    /// What could not be differentiated, as error messages.
+    pub errors: Vec<String>,
+}
+
+fn span() -> Span {
+    Span::call_site()
+}
+
+fn written(t: TokenStream) -> syn::Type {
+    syn::parse2(t).expect("shape types parse")
+}
+
+/// Adds a parameter to `f`.
+fn add_param(
+    f: &mut Function,
+    binder: Binder,
+    of: Option<VarId>,
+    ty: Ty,
+    passing: Passing,
+    written: syn::Type,
+) -> VarId {
+    let (name, sp) = match of {
+        Some(v) => (binder.name(&f.var(v).name), f.var(v).span),
+        None => (binder.name(""), span()),
+    };
+    let v = f.add_var(name, ty, sp, Origin::Made(binder, of));
+    f.params.push(Param {
+        var: v,
+        passing,
+        written,
+    });
+    v
+}
+
+/// The float parameters of the user's function, in order.
+pub fn float_params(l: &Lowered) -> Vec<VarId> {
+    l.func
+        .params
+        .iter()
+        .map(|p| p.var)
+        .filter(|v| l.func.ty(*v).carries_derivative())
+        .collect()
+}
+
+/// The buffer parameter of `p` (`&mut` of its shape).
+fn buffer(f: &mut Function, binder: Binder, p: VarId, written_ty: &syn::Type) -> VarId {
+    let ty = Ty::MutRef(Box::new(f.ty(p).derivative()));
+    add_param(
+        f,
+        binder,
+        Some(p),
+        ty,
+        Passing::MutRef,
+        written(shape::buffer_type(written_ty)),
+    )
+}
+
+fn written_of(l: &Lowered, p: VarId) -> syn::Type {
+    l.func
+        .params
+        .iter()
+        .find(|q| q.var == p)
+        .map(|q| q.written.clone())
+        .expect("a parameter")
+}
+
+/// `value` copied out of the forward sweep (the reverse sweep may restore the result).
+fn keep_value(f: &mut Function, body: &mut Block, result: VarId) -> VarId {
+    let ty = f.ty(result).clone();
+    let out = f.add_var(
+        Binder::Value.base(),
+        ty,
+        span(),
+        Origin::Made(Binder::Value, None),
+    );
+    body.push(Stmt::Assign {
+        target: out,
+        op: Op::Use(Atom::Var(result)),
+        span: span(),
+    });
+    out
+}
+
+/// `f_pullback`.
+pub fn pullback(l: &Lowered, reassociate: bool) -> Companion {
+    let floats = float_params(l);
+    let mut base = l.func.clone();
+    let result = base.returns[0];
+    let seed_ty = match base.ty(result) {
+        Ty::Seq(shape::SeqKind::Vec, e) => Ty::Seq(shape::SeqKind::Slice, e.clone()),
+        t => t.clone(),
+    };
+    let seed = add_param(
+        &mut base,
+        Binder::Seed,
+        None,
+        seed_ty,
+        Passing::Value,
+        written(shape::seed_type(&l.sig.result.written)),
+    );
+    let mut buffers = std::collections::HashMap::new();
+    let mut scalar_buffers = Vec::new();
+    for &p in &floats {
+        let b = buffer(&mut base, Binder::Adjoint, p, &written_of(l, p));
+        if *base.ty(p) == Ty::Float {
+            scalar_buffers.push((p, b));
+        } else {
+            buffers.insert(p, b);
+        }
+    }
+    let plan = reverse::Plan {
+        wrt: floats.clone(),
+        buffers,
+        zeroed: false,
+        reassociate,
+    };
+    let r = reverse::reverse(&base, &plan);
+    let mut f = r.func;
+    let mut body = r.fwd;
+    let value = keep_value(&mut f, &mut body, result);
+    if r.active[result.index()] {
+        body.push(Stmt::Assign {
+            target: r.adj[&result],
+            op: Op::Use(Atom::Var(seed)),
+            span: span(),
+        });
+    }
+    body.extend(r.rev);
+    for (p, b) in scalar_buffers {
+        if let Some(a) = r.adj.get(&p) {
+            body.push(Stmt::Accumulate {
+                place: Place::var(b).deref(),
+                value: Atom::Var(*a),
+                negate: false,
+                span: span(),
+            });
+        }
+    }
+    f.body = body;
+    f.returns = vec![value];
+    finish(&mut f);
+    Companion {
+        suffix: "pullback",
+        func: f,
+        errors: r.unsupported,
+    }
+}
+
+/// `f_grad_into` for the parameters `wrt`.
+pub fn grad_into(l: &Lowered, wrt: &[VarId], reassociate: bool) -> Companion {
+    let pullback_name = companion_callee(l, "pullback");
+    let floats = float_params(l);
+    let mut base = l.func.clone();
+    let result = base.returns[0];
+    let mut buffers = std::collections::HashMap::new();
+    let mut outs = Vec::new();
+    for &p in wrt {
+        let b = buffer(&mut base, Binder::Gradient, p, &written_of(l, p));
+        outs.push((p, b));
+        if *base.ty(p) != Ty::Float {
+            buffers.insert(p, b);
+        }
+    }
+    let plan = reverse::Plan {
+        wrt: wrt.to_vec(),
+        buffers,
+        zeroed: true,
+        reassociate,
+    };
+    let r = reverse::reverse(&base, &plan);
+    let via_pullback = wrt == floats.as_slice() && r.claimed.is_empty();
+    if via_pullback {
+        return grad_into_via_pullback(base, &outs, result, pullback_name, r.unsupported);
+    }
+    let mut f = r.func;
+    let mut body = Vec::new();
+    for (p, b) in &outs {
+        if *f.ty(*p) != Ty::Float {
+            body.push(Stmt::Sweep(Sweep::Kernel(Kernel::ZeroAll {
+                y: Place::var(*b).deref(),
+            })));
+        }
+    }
+    body.extend(r.fwd);
+    let value = keep_value(&mut f, &mut body, result);
+    if r.active[result.index()] {
+        body.push(Stmt::Assign {
+            target: r.adj[&result],
+            op: Op::Use(Atom::Float(1.0)),
+            span: span(),
+        });
+    }
+    body.extend(r.rev);
+    for (p, b) in &outs {
+        if *f.ty(*p) == Ty::Float {
+            let value = match r.adj.get(p) {
+                Some(a) => Atom::Var(*a),
+                None => Atom::Float(0.0),
+            };
+            body.push(Stmt::Store {
+                place: Place::var(*b).deref(),
+                value,
+                span: span(),
+            });
+        }
+    }
+    f.body = body;
+    f.returns = vec![value];
+    finish(&mut f);
+    Companion {
+        suffix: "grad_into",
+        func: f,
+        errors: r.unsupported,
+    }
+}
+
+/// `f_grad_into` as zeroed buffers and `f_pullback` with a unit seed.
+fn grad_into_via_pullback(
+    mut f: Function,
+    outs: &[(VarId, VarId)],
+    result: VarId,
+    callee: Callee,
+    errors: Vec<String>,
+) -> Companion {
+    let mut body = Vec::new();
+    let mut args: Vec<Arg> = f
+        .params
+        .iter()
+        .filter(|p| !outs.iter().any(|(_, b)| *b == p.var))
+        .map(|p| Arg::Value(Atom::Var(p.var)))
+        .collect();
+    args.push(Arg::Value(Atom::Float(1.0)));
+    for (p, b) in outs {
+        let place = Place::var(*b).deref();
+        if *f.ty(*p) == Ty::Float {
+            body.push(Stmt::Store {
+                place: place.clone(),
+                value: Atom::Float(0.0),
+                span: span(),
+            });
+        } else {
+            body.push(Stmt::Sweep(Sweep::Kernel(Kernel::ZeroAll {
+                y: place.clone(),
+            })));
+        }
+        args.push(Arg::MutRef(place));
+    }
+    let ty = f.ty(result).clone();
+    let value = f.add_var(
+        Binder::Value.base(),
+        ty,
+        span(),
+        Origin::Made(Binder::Value, None),
+    );
+    body.push(Stmt::Sweep(Sweep::Call {
+        target: Some(value),
+        call: Call { callee, args },
+    }));
+    f.body = body;
+    f.returns = vec![value];
+    Companion {
+        suffix: "grad_into",
+        func: f,
+        errors,
+    }
+}
+
+/// How this function's own companion `f_suffix` is called: a path, or a method of `self`.
+pub fn companion_callee(l: &Lowered, suffix: &str) -> Callee {
+    let name = syn::Ident::new(&format!("{}_{suffix}", l.sig.ident), l.sig.ident.span());
+    if l.sig.is_method {
+        Callee::Method(name)
+    } else {
+        Callee::Path(name.into())
+    }
+}
+
+/// `f_pushforward`.
+pub fn pushforward(l: &Lowered) -> Companion {
+    let floats = float_params(l);
+    let mut base = l.func.clone();
+    let result = base.returns[0];
+    let mut tangents = Vec::new();
+    for &p in &floats {
+        let w = written_of(l, p);
+        let ty = base.ty(p).derivative();
+        let ty = match ty {
+            Ty::Seq(shape::SeqKind::Vec, e) => Ty::Seq(shape::SeqKind::Slice, e),
+            t => t,
+        };
+        let passing = if matches!(w, syn::Type::Reference(_)) {
+            Passing::Ref
+        } else {
+            Passing::Value
+        };
+        let t = add_param(
+            &mut base,
+            Binder::Tangent,
+            Some(p),
+            ty,
+            passing,
+            written(shape::tangent_type(&w)),
+        );
+        tangents.push((p, t));
+    }
+    let plan = forward::Plan {
+        tangents,
+        outputs: vec![result],
+    };
+    let r = forward::forward(&base, &plan);
+    let mut f = r.func;
+    let mut body = r.body;
+    let tan = match r.tan.get(&result) {
+        Some(t) => *t,
+        None => zero_tangent(&mut f, &mut body, result),
+    };
+    f.body = body;
+    f.returns = vec![result, tan];
+    finish(&mut f);
+    Companion {
+        suffix: "pushforward",
+        func: f,
+        errors: Vec::new(),
+    }
+}
+
+/// Forward mode over a companion `c` (a pullback or a gradient): tangents for the
+/// parameters `inputs` (`direction` names them; `&mut` buffers get `out_binder` tangents,
+/// which are outputs), and, when `tangent_result`, the result's tangent returned beside it.
+pub fn pushforward_of(
+    c: &Companion,
+    suffix: &'static str,
+    inputs: &[VarId],
+    direction: Binder,
+    out_binder: Binder,
+    tangent_result: bool,
+) -> Companion {
+    let mut base = c.func.clone();
+    let mut tangents = Vec::new();
+    let params: Vec<Param> = base.params.clone();
+    for p in &params {
+        if !inputs.contains(&p.var) {
+            continue;
+        }
+        let ty = base.ty(p.var).clone();
+        // A buffer's tangent is named after the parameter the buffer belongs to.
+        let named = match base.var(p.var).origin {
+            Origin::Made(_, Some(u)) => u,
+            _ => p.var,
+        };
+        let (binder, passing, w) = match p.passing {
+            Passing::MutRef => (out_binder, Passing::MutRef, p.written.clone()),
+            _ => (
+                direction,
+                p.passing.clone(),
+                written(shape::tangent_type(&p.written)),
+            ),
+        };
+        let t = add_param(&mut base, binder, Some(named), ty.derivative(), passing, w);
+        tangents.push((p.var, t));
+    }
+    let mut outputs = base.returns.clone();
+    outputs.extend(
+        params
+            .iter()
+            .filter(|p| p.passing == Passing::MutRef)
+            .map(|p| p.var),
+    );
+    let plan = forward::Plan { tangents, outputs };
+    let r = forward::forward(&base, &plan);
+    let mut f = r.func;
+    let mut body = r.body;
+    if tangent_result {
+        let result = f.returns[0];
+        let tan = match r.tan.get(&result) {
+            Some(t) => *t,
+            None => zero_tangent(&mut f, &mut body, result),
+        };
+        f.returns.push(tan);
+    }
+    f.body = body;
+    finish(&mut f);
+    Companion {
+        suffix,
+        func: f,
+        errors: Vec::new(),
+    }
+}
+
+/// A zero tangent for a result that does not depend on the inputs.
+fn zero_tangent(f: &mut Function, body: &mut Block, result: VarId) -> VarId {
+    let ty = f.ty(result).derivative();
+    let t = f.add_var(
+        Binder::Tangent.name("value"),
+        ty,
+        span(),
+        Origin::Made(Binder::Tangent, Some(result)),
+    );
+    let op = if *f.ty(result) == Ty::Float {
+        Op::Use(Atom::Float(0.0))
+    } else {
+        Op::ZeroLike(Atom::Var(result))
+    };
+    body.push(Stmt::Assign {
+        target: t,
+        op,
+        span: span(),
+    });
+    t
+}
+
+/// Clean-ups every companion gets.
+fn finish(f: &mut Function) {
+    crate::cleanup::remove_dead_assignments(f);
+    crate::cleanup::insert_zero_inits(f);
+    crate::tidy::tidy(f);
+}

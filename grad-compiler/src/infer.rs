@@ -1,0 +1,334 @@
+//! Type inference: every variable's type, from what the operations say.
+//!
+//! Lowering states the types it knows (parameters, literals, casts, annotations) and gives
+//! every other value an inference variable. This pass reads each operation as equations
+//! between types (`a + b`: both operands and the result have one type; `x[i]`: `x` is a
+//! sequence of the result's type, `i` an integer) and solves them by unification. What no
+//! operation pins down stays [`Ty::Opaque`]: rustc knows it, and the generated code handles
+//! it through the runtime's shape traits. A value that takes part in arithmetic and is
+//! still unknown is an error asking for an annotation: the macro never guesses.
+
+use crate::diag::Diagnostics;
+use crate::ir::*;
+use crate::rules::Types;
+use crate::shape::{SeqKind, Ty};
+use crate::visit;
+use std::collections::HashMap;
+
+struct Solver {
+    bound: HashMap<u32, Ty>,
+    next: u32,
+    conflicts: Vec<(proc_macro2::Span, String)>,
+}
+
+impl Solver {
+    fn fresh(&mut self) -> Ty {
+        self.next += 1;
+        Ty::Infer(self.next)
+    }
+
+    /// The type with every bound variable replaced.
+    fn resolve(&self, t: &Ty) -> Ty {
+        match t {
+            Ty::Infer(n) => match self.bound.get(n) {
+                Some(b) => self.resolve(b),
+                None => t.clone(),
+            },
+            Ty::Seq(k, e) => Ty::Seq(k.clone(), Box::new(self.resolve(e))),
+            Ty::Tuple(ts) => Ty::Tuple(ts.iter().map(|t| self.resolve(t)).collect()),
+            Ty::MutRef(e) => Ty::MutRef(Box::new(self.resolve(e))),
+            Ty::Stack(e) => Ty::Stack(Box::new(self.resolve(e))),
+            t => t.clone(),
+        }
+    }
+
+    /// Makes `a` and `b` one type. `copy`: `b` is copied into `a`, so a slice may become a
+    /// `Vec` (`let v = x.to_vec()`).
+    fn unify(&mut self, a: &Ty, b: &Ty, copy: bool, span: proc_macro2::Span) {
+        let (a, b) = (self.resolve(a), self.resolve(b));
+        if a == b {
+            return;
+        }
+        match (&a, &b) {
+            (Ty::Infer(n), t) | (t, Ty::Infer(n)) => {
+                if !occurs(*n, t) {
+                    self.bound.insert(*n, t.clone());
+                }
+            }
+            (Ty::Opaque, _) | (_, Ty::Opaque) => {}
+            (Ty::Seq(_, x), Ty::Seq(_, y)) => {
+                let (x, y) = ((**x).clone(), (**y).clone());
+                self.unify(&x, &y, copy, span);
+            }
+            (Ty::Tuple(x), Ty::Tuple(y)) if x.len() == y.len() => {
+                for (p, q) in x.clone().iter().zip(y.clone().iter()) {
+                    self.unify(p, q, copy, span);
+                }
+            }
+            (Ty::Struct(_), Ty::Struct(_)) => {}
+            (Ty::MutRef(x), y) | (y, Ty::MutRef(x)) => {
+                let (x, y) = ((**x).clone(), y.clone());
+                self.unify(&x, &y, copy, span);
+            }
+            _ => self.conflicts.push((
+                span,
+                format!(
+                    "cannot tell the type of this value: it is used both as {} and as {}; annotate it (`let v: f64 = ..`)",
+                    describe(&a),
+                    describe(&b)
+                ),
+            )),
+        }
+    }
+
+    /// The element type of a sequence-typed value, making it a sequence if unknown.
+    fn elem_of(&mut self, t: &Ty, span: proc_macro2::Span) -> Ty {
+        match self.resolve(t) {
+            Ty::Seq(_, e) => *e,
+            Ty::MutRef(inner) => self.elem_of(&inner, span),
+            Ty::Infer(n) => {
+                let e = self.fresh();
+                self.bound
+                    .insert(n, Ty::Seq(SeqKind::Unknown, Box::new(e.clone())));
+                e
+            }
+            _ => Ty::Opaque,
+        }
+    }
+
+    /// The type at a place (its indices are integers).
+    fn place_ty(&mut self, f: &Function, p: &Place, span: proc_macro2::Span) -> Ty {
+        let mut t = f.ty(p.root).clone();
+        for proj in &p.path {
+            t = match proj {
+                Proj::Index(i) => {
+                    let it = f.atom_ty(i);
+                    self.unify(&it, &Ty::Int, false, span);
+                    self.elem_of(&t, span)
+                }
+                Proj::Field(m) => match (self.resolve(&t), m) {
+                    (Ty::Tuple(ts), Member::Unnamed(i)) => {
+                        ts.get(*i as usize).cloned().unwrap_or(Ty::Opaque)
+                    }
+                    _ => Ty::Opaque,
+                },
+                Proj::Deref => match self.resolve(&t) {
+                    Ty::MutRef(inner) => *inner,
+                    other => other,
+                },
+            };
+        }
+        t
+    }
+}
+
+fn occurs(n: u32, t: &Ty) -> bool {
+    match t {
+        Ty::Infer(m) => *m == n,
+        Ty::Seq(_, e) | Ty::MutRef(e) | Ty::Stack(e) => occurs(n, e),
+        Ty::Tuple(ts) => ts.iter().any(|t| occurs(n, t)),
+        _ => false,
+    }
+}
+
+fn describe(t: &Ty) -> &'static str {
+    match t {
+        Ty::Float => "a float",
+        Ty::Int => "an integer",
+        Ty::Bool => "a `bool`",
+        Ty::Seq(..) => "a sequence",
+        Ty::Tuple(_) => "a tuple",
+        Ty::Struct(_) => "a struct",
+        _ => "another type",
+    }
+}
+
+/// Infers the type of every variable of `f`; errors go to `diag`.
+pub fn infer(f: &mut Function, diag: &mut Diagnostics) -> Result<(), ()> {
+    let next = f.vars.iter().map(|v| max_infer(&v.ty)).max().unwrap_or(0);
+    let mut s = Solver {
+        bound: HashMap::new(),
+        next,
+        conflicts: Vec::new(),
+    };
+    // Two passes: places whose roots are solved late get their element types on the second.
+    for _ in 0..2 {
+        let body = f.body.clone();
+        visit::walk(&body, &mut |st| constrain(f, &mut s, st));
+    }
+    let arithmetic = arithmetic_vars(f);
+    for (i, var) in f.vars.iter_mut().enumerate() {
+        let t = s.resolve(&var.ty);
+        if matches!(t, Ty::Infer(_)) && arithmetic[i] {
+            s.conflicts.push((
+                var.span,
+                "cannot tell whether this value is a float or an integer: annotate it (`let v: f64 = ..`)".into(),
+            ));
+        }
+        var.ty = opaque_holes(t);
+    }
+    let failed = !s.conflicts.is_empty();
+    for (span, msg) in s.conflicts {
+        diag.error(span, msg);
+    }
+    if failed {
+        Err(())
+    } else {
+        Ok(())
+    }
+}
+
+fn max_infer(t: &Ty) -> u32 {
+    match t {
+        Ty::Infer(n) => *n,
+        Ty::Seq(_, e) | Ty::MutRef(e) | Ty::Stack(e) => max_infer(e),
+        Ty::Tuple(ts) => ts.iter().map(max_infer).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Unknown parts become `Opaque`.
+fn opaque_holes(t: Ty) -> Ty {
+    match t {
+        Ty::Infer(_) => Ty::Opaque,
+        Ty::Seq(k, e) => Ty::Seq(k, Box::new(opaque_holes(*e))),
+        Ty::Tuple(ts) => Ty::Tuple(ts.into_iter().map(opaque_holes).collect()),
+        t => t,
+    }
+}
+
+/// Variables that are operands or results of arithmetic (they must be known scalars).
+fn arithmetic_vars(f: &Function) -> Vec<bool> {
+    let mut out = vec![false; f.vars.len()];
+    visit::walk(&f.body, &mut |st| match st {
+        Stmt::Assign {
+            target,
+            op: Op::Prim(_, args),
+            ..
+        } => {
+            out[target.index()] = true;
+            for a in args {
+                if let Atom::Var(v) = a {
+                    out[v.index()] = true;
+                }
+            }
+        }
+        Stmt::Assign {
+            target,
+            op: Op::Num(_),
+            ..
+        } => out[target.index()] = true,
+        _ => {}
+    });
+    out
+}
+
+fn constrain(f: &Function, s: &mut Solver, st: &Stmt) {
+    let ty = |a: &Atom| f.atom_ty(a);
+    match st {
+        Stmt::Assign { target, op, span } => {
+            let t = f.ty(*target).clone();
+            let span = *span;
+            match op {
+                Op::Use(a) | Op::NoGrad(a) | Op::ZeroLike(a) => s.unify(&t, &ty(a), true, span),
+                Op::Load(p) => {
+                    let pt = s.place_ty(f, p, span);
+                    s.unify(&t, &pt, true, span);
+                }
+                Op::Prim(p, args) => {
+                    let rule = p.rule();
+                    match rule.types {
+                        Types::Float => {
+                            s.unify(&t, &Ty::Float, false, span);
+                            for (i, a) in args.iter().enumerate() {
+                                let want = if rule.int_operands.contains(&i) {
+                                    Ty::Int
+                                } else {
+                                    Ty::Float
+                                };
+                                s.unify(&ty(a), &want, false, span);
+                            }
+                        }
+                        Types::Int => {
+                            s.unify(&t, &Ty::Int, false, span);
+                            for a in args {
+                                s.unify(&ty(a), &Ty::Int, false, span);
+                            }
+                        }
+                        Types::Both => {
+                            for a in args {
+                                s.unify(&t, &ty(a), false, span);
+                            }
+                        }
+                    }
+                }
+                Op::Cmp(_, a, b) => {
+                    s.unify(&ty(a), &ty(b), false, span);
+                    s.unify(&t, &Ty::Bool, false, span);
+                }
+                Op::Not(a) => {
+                    s.unify(&ty(a), &Ty::Bool, false, span);
+                    s.unify(&t, &Ty::Bool, false, span);
+                }
+                Op::Select(c, a, b) => {
+                    s.unify(&ty(c), &Ty::Bool, false, span);
+                    s.unify(&t, &ty(a), false, span);
+                    s.unify(&t, &ty(b), false, span);
+                }
+                Op::Cast(_, to) => {
+                    let want = match to {
+                        CastTo::Float => Ty::Float,
+                        CastTo::Int(_) => Ty::Int,
+                    };
+                    s.unify(&t, &want, false, span);
+                }
+                Op::Len(p) => {
+                    let _ = s.place_ty(f, p, span);
+                    s.unify(&t, &Ty::Int, false, span);
+                }
+                Op::Seq(atoms, _) => {
+                    let e = s.elem_of(&t, span);
+                    for a in atoms {
+                        s.unify(&e, &ty(a), false, span);
+                    }
+                }
+                Op::Repeat(a, count, _) => {
+                    let e = s.elem_of(&t, span);
+                    s.unify(&e, &ty(a), false, span);
+                    if let Count::Atom(n) = count {
+                        s.unify(&ty(n), &Ty::Int, false, span);
+                    }
+                }
+                Op::Tuple(atoms) => {
+                    let parts = Ty::Tuple(atoms.iter().map(ty).collect());
+                    s.unify(&t, &parts, false, span);
+                }
+                Op::Struct(..) | Op::Const(_) | Op::Num(_) => {}
+                Op::Call(call) => {
+                    for a in &call.args {
+                        if let Some(p) = a.place() {
+                            let _ = s.place_ty(f, p, span);
+                        }
+                    }
+                }
+            }
+        }
+        Stmt::Store { place, value, span }
+        | Stmt::Accumulate {
+            place, value, span, ..
+        } => {
+            let pt = s.place_ty(f, place, *span);
+            s.unify(&pt, &ty(value), false, *span);
+        }
+        Stmt::If { cond, .. } | Stmt::While { cond, .. } => {
+            s.unify(&ty(cond), &Ty::Bool, false, proc_macro2::Span::call_site())
+        }
+        Stmt::For { var, lo, hi, .. } => {
+            let sp = proc_macro2::Span::call_site();
+            s.unify(f.ty(*var), &Ty::Int, false, sp);
+            s.unify(&ty(lo), &Ty::Int, false, sp);
+            s.unify(&ty(hi), &Ty::Int, false, sp);
+        }
+        Stmt::Sweep(_) => {}
+    }
+}

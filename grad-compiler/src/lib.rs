@@ -1,0 +1,36 @@
+//! The compiler behind `#[derive_gradient]`: a source-to-source differentiator.
+//!
+//! The proc-macro crate `grad-macro` only parses its input and calls [`expand`]; everything
+//! else lives here, as a plain library that tests, benchmarks and the fuzzer drive directly.
+//! The phases, in order (ARCHITECTURE.md at the repository's root has the whole picture):
+//! [`options`] -> [`lower`] (syntax to IR) -> [`infer`] (types) -> [`analysis`] (activity,
+//! loops) -> [`forward`] / [`reverse`] (the transforms, over [`rules`]) -> [`companions`]
+//! (whole companion functions as IR) -> [`codegen`] (IR to Rust).
+
+pub mod cleanup;
+pub mod codegen;
+pub mod companions;
+pub mod diag;
+pub mod expand;
+pub mod forward;
+pub mod infer;
+pub mod ir;
+pub mod lower;
+pub mod names;
+pub mod options;
+pub mod rules;
+pub mod shape;
+pub mod tidy;
+pub mod visit;
+pub mod wrappers;
+
+pub use expand::derive_gradient;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub mod analysis;
+pub mod build;
+#[cfg(test)]
+mod lower_tests;
+pub mod reverse;

@@ -1,0 +1,100 @@
+//! Lowering, seen through the IR printer.
+
+use crate::lower::{lower, FnSource};
+use crate::testing::pretty;
+
+/// Lowers a function's source and prints its IR (or the errors).
+pub fn ir_of(src: &str) -> String {
+    let item: syn::ItemFn = syn::parse_str(src).expect("a function");
+    let source = FnSource {
+        attrs: &item.attrs,
+        vis: &item.vis,
+        sig: &item.sig,
+        block: &item.block,
+        is_method: false,
+    };
+    match lower(&source) {
+        Ok(l) => {
+            let mut s = pretty::function(&l.func);
+            for (i, v) in l.func.vars.iter().enumerate() {
+                s.push_str(&format!("  %{i} {}: {:?}\n", v.name, v.ty));
+            }
+            s
+        }
+        Err(e) => e.into_iter().map(|e| format!("error: {e}\n")).collect(),
+    }
+}
+
+#[test]
+fn show() {
+    for src in [
+        "fn f(x: f64, y: f64) -> f64 { 3.0 * x * x * y }",
+        "fn loss(w: &[f64], b: f64, x: &[f64], y: &[f64], n: usize, d: usize) -> f64 {
+            let mut total = 0.0;
+            for i in 0..n {
+                let mut z = b;
+                for j in 0..d { z += w[j] * x[i * d + j]; }
+                let r = y[i] - z.max(0.0);
+                total += r * r;
+            }
+            total / n as f64
+        }",
+        "fn g(w: &[f64], x: &[f64]) -> f64 { w.iter().zip(x).map(|(a, b)| a * b).sum::<f64>() }",
+        "fn h(x: &[f64]) -> f64 { let mut s = 0.0; for (i, &v) in x.iter().enumerate() { if v < 0.0 { continue; } if i > 3 { break; } s += v * v; } s }",
+        "fn m(x: f64, n: usize) -> f64 { match n { 0 => x, 1 | 2 => x * x, 3..=5 if x > 0.0 => x.sqrt(), _ => { return -x; } } }",
+        "fn t(x: f64) -> f64 { let p = (x, 2.0 * x); let sq = |v: f64| v * v; sq(p.0) + sq(p.1) }",
+        "fn fo(x: &[f64]) -> f64 { x.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b)) }",
+    ] {
+        println!("{}\n{}", src, ir_of(src));
+    }
+}
+
+/// Expands a function and formats the result with rustfmt (for reading).
+pub fn expansion(attr: &str, src: &str) -> String {
+    let out = crate::derive_gradient(attr.parse().unwrap(), src.parse().unwrap());
+    let text = out.to_string();
+    let mut child = std::process::Command::new("rustfmt")
+        .args(["--edition", "2021"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("rustfmt");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    if o.status.success() {
+        String::from_utf8(o.stdout).unwrap()
+    } else {
+        text
+    }
+}
+
+#[test]
+fn show_expansion() {
+    let src = std::env::var("SHOW")
+        .unwrap_or_else(|_| "fn f(x: f64, y: f64) -> f64 { 3.0 * x * x * y }".into());
+    let attr = std::env::var("ATTR").unwrap_or_default();
+    println!("{}", expansion(&attr, &src));
+}
+
+#[test]
+fn show_companion_ir() {
+    let src = std::env::var("SHOW")
+        .unwrap_or_else(|_| "fn f(x: f64, y: f64) -> f64 { 3.0 * x * x * y }".into());
+    let item: syn::ItemFn = syn::parse_str(&src).unwrap();
+    let source = FnSource {
+        attrs: &item.attrs,
+        vis: &item.vis,
+        sig: &item.sig,
+        block: &item.block,
+        is_method: false,
+    };
+    let l = lower(&source).unwrap();
+    let pb = crate::companions::pullback(&l, true);
+    println!("{}", pretty::function(&pb.func));
+}

@@ -1,0 +1,363 @@
+//! Sum-reduction loops: no storage, one pass where possible.
+//!
+//! `for i in a..b { ..; acc += term; }` carries no state but its accumulators, whose adjoint
+//! is the same in every iteration. Three ways to reverse it, best first:
+//! - a dot product `acc += x[i + c] * y[i + d]` runs as the runtime's `dot` kernel and its
+//!   reverse as two `axpy` kernels (when sums may be reassociated);
+//! - outside other loops, with one active accumulator, the loop is *fused*: each iteration
+//!   runs its body and then the body's reverse with a unit seed, summing the term's
+//!   gradient into partial buffers (or straight into the caller's zeroed gradient buffer)
+//!   that the reverse sweep scales by the accumulator's adjoint: one pass over the data;
+//! - otherwise the reverse sweep runs the loop again, recomputing each iteration's values
+//!   just before carrying the adjoints through them.
+
+use super::Reverse;
+use crate::analysis::loops;
+use crate::ir::*;
+use crate::names::Binder;
+use crate::rules;
+use crate::shape::{SeqKind, Ty};
+use crate::visit;
+use std::collections::HashSet;
+
+fn span() -> proc_macro2::Span {
+    proc_macro2::Span::call_site()
+}
+
+impl<'a> Reverse<'a> {
+    /// A sum-reduction loop `s` over the accumulators `accs`.
+    pub(super) fn reduction(&mut self, s: &'a Stmt, accs: &[VarId]) -> (Block, Block) {
+        let Stmt::For {
+            var,
+            lo,
+            hi,
+            rev,
+            body,
+        } = s
+        else {
+            unreachable!("a for loop")
+        };
+        // Accumulators are saved once around the loop, not at each update.
+        let mut fwd = Vec::new();
+        let mut restores = Vec::new();
+        for &a in accs {
+            let (save, restore) = self.save_before(Place::var(a));
+            fwd.extend(save);
+            restores.extend(restore);
+        }
+        let saved_suppress = self.suppress.clone();
+        self.suppress.extend(accs.iter().copied());
+        let active_accs: Vec<VarId> = accs
+            .iter()
+            .copied()
+            .filter(|a| self.is_active(*a))
+            .collect();
+
+        let rev_part = if let Some(dot) =
+            loops::dot_product(self.orig, s).filter(|_| self.plan.reassociate)
+        {
+            let (f, r) = self.dot(&dot);
+            fwd.extend(f);
+            r
+        } else if self.nesting == 0 && active_accs.len() == 1 && self.redirect_write.is_empty() {
+            match self.partial_buffers(s, body, active_accs[0]) {
+                Some(buffers) => {
+                    let (f, r) = self.fused(s, active_accs[0], buffers);
+                    fwd.extend(f);
+                    r
+                }
+                None => self.rerun(s, accs, &mut fwd),
+            }
+        } else {
+            self.rerun(s, accs, &mut fwd)
+        };
+        let _ = (var, lo, hi, rev);
+        self.suppress = saved_suppress;
+        self.defined.extend(accs.iter().copied());
+        let mut rev_block = rev_part;
+        rev_block.extend(restores);
+        (fwd, rev_block)
+    }
+
+    /// The loop as written in the forward sweep; in the reverse sweep, again, recomputing
+    /// what each iteration's reverse reads.
+    fn rerun(&mut self, s: &'a Stmt, accs: &[VarId], fwd: &mut Block) -> Block {
+        let Stmt::For {
+            var,
+            lo,
+            hi,
+            rev,
+            body,
+        } = s
+        else {
+            unreachable!("a for loop")
+        };
+        fwd.push(s.clone());
+        let before = self.defined.clone();
+        self.nesting += 1;
+        let (fb, rb) = self.block(body);
+        self.nesting -= 1;
+        self.defined = before;
+        self.defined.extend(visit::block_writes(body));
+        if rb.is_empty() {
+            return Vec::new();
+        }
+        let local: HashSet<VarId> = visit::block_writes(&fb).into_iter().collect();
+        let recompute = prune(strip_accumulators(fb, accs), &rb, &local);
+        self.recompute_reads.extend(visit::block_reads(&recompute));
+        let mut b = recompute;
+        b.extend(rb);
+        vec![Stmt::For {
+            var: *var,
+            lo: lo.clone(),
+            hi: hi.clone(),
+            rev: *rev,
+            body: b,
+        }]
+    }
+
+    /// One pass: each iteration's body, then its reverse with a unit seed into partial
+    /// buffers; the reverse sweep scales them by the accumulator's adjoint.
+    fn fused(
+        &mut self,
+        s: &'a Stmt,
+        acc: VarId,
+        buffers: Vec<(VarId, VarId, bool)>,
+    ) -> (Block, Block) {
+        let Stmt::For {
+            var,
+            lo,
+            hi,
+            rev,
+            body,
+        } = s
+        else {
+            unreachable!("a for loop")
+        };
+        let mut fwd = Vec::new();
+        for (v, buf, reuse) in &buffers {
+            if !reuse {
+                let op = if *self.f.ty(*v) == Ty::Float {
+                    Op::Use(Atom::Float(0.0))
+                } else {
+                    Op::ZeroLike(Atom::Var(*v))
+                };
+                fwd.push(Stmt::Assign {
+                    target: *buf,
+                    op,
+                    span: span(),
+                });
+            }
+        }
+        self.redirect_read.insert(acc, Atom::Float(1.0));
+        for (v, buf, _) in &buffers {
+            self.redirect_write.insert(*v, *buf);
+        }
+        // Within an iteration the reverse follows the forward at once: nothing of an
+        // earlier iteration needs keeping.
+        let before = self.defined.clone();
+        self.nesting += 1;
+        let (fb, rb) = self.block(body);
+        self.nesting -= 1;
+        self.defined = before;
+        self.redirect_read.remove(&acc);
+        for (v, _, _) in &buffers {
+            self.redirect_write.remove(v);
+        }
+        let mut b = fb;
+        b.extend(rb);
+        fwd.push(Stmt::For {
+            var: *var,
+            lo: lo.clone(),
+            hi: hi.clone(),
+            rev: *rev,
+            body: b,
+        });
+        let scale = self.adj_read(acc);
+        let mut revb = Vec::new();
+        for (v, buf, reuse) in buffers {
+            let target = Place::var(self.adj_var(v));
+            if reuse {
+                revb.push(Stmt::Sweep(Sweep::Kernel(Kernel::ScaleAll {
+                    alpha: scale.clone(),
+                    y: target,
+                })));
+            } else if *self.f.ty(v) == Ty::Float {
+                let mul = rules::binary("*").expect("mul");
+                let t = self.assign(
+                    &mut revb,
+                    Op::Prim(mul, vec![scale.clone(), Atom::Var(buf)]),
+                    Ty::Float,
+                );
+                self.accumulate(&mut revb, target, t);
+            } else {
+                revb.push(Stmt::Sweep(Sweep::Kernel(Kernel::AxpyAll {
+                    alpha: scale.clone(),
+                    x: Place::var(buf),
+                    y: target,
+                })));
+            }
+        }
+        (fwd, revb)
+    }
+
+    /// The partial buffer of each active variable the body reads from outside: a new local,
+    /// or the caller's zeroed gradient buffer itself (`true`) when nothing else touches it.
+    /// `None` when a buffer would need an allocation per call that the re-run avoids.
+    fn partial_buffers(
+        &mut self,
+        s: &Stmt,
+        body: &Block,
+        acc: VarId,
+    ) -> Option<Vec<(VarId, VarId, bool)>> {
+        let local: HashSet<VarId> = visit::block_writes(body).into_iter().collect();
+        let mut free: Vec<VarId> = visit::block_reads(body)
+            .into_iter()
+            .filter(|v| self.is_active(*v) && !local.contains(v) && *v != acc)
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        free.sort();
+        let mut out = Vec::new();
+        for v in free {
+            let ty = self.f.ty(v).clone();
+            let reusable = self.plan.buffers.contains_key(&v)
+                && self.plan.zeroed
+                && !self.claimed.contains(&v)
+                && !read_outside(&self.orig.body, s, v);
+            if reusable {
+                self.claimed.insert(v);
+                out.push((v, self.adj[&v], true));
+                continue;
+            }
+            match ty {
+                Ty::Float | Ty::Seq(SeqKind::Array(_), _) => {}
+                _ if self.plan.zeroed => return None,
+                _ => {}
+            }
+            let buf = self.made(Binder::Partial, Some(v), ty.derivative());
+            out.push((v, buf, false));
+        }
+        Some(out)
+    }
+
+    /// `acc += dot(..)` in the forward sweep; two `axpy`s in the reverse sweep.
+    fn dot(&mut self, d: &loops::DotProduct) -> (Block, Block) {
+        let mut fwd = d.prelude.clone();
+        let start = |cx: &mut Self, out: &mut Block, off: &Atom| -> Atom {
+            match (&d.lo, off) {
+                (Atom::Int(0), o) => o.clone(),
+                (lo, Atom::Int(0)) => lo.clone(),
+                (lo, o) => {
+                    let add = rules::binary("+").expect("add");
+                    cx.assign(out, Op::Prim(add, vec![o.clone(), lo.clone()]), Ty::Int)
+                }
+            }
+        };
+        let sa = start(self, &mut fwd, &d.a.1);
+        let sb = start(self, &mut fwd, &d.b.1);
+        let len = match &d.lo {
+            Atom::Int(0) => d.hi.clone(),
+            lo => {
+                let sub = rules::binary("-").expect("sub");
+                self.assign(
+                    &mut fwd,
+                    Op::Prim(sub, vec![d.hi.clone(), lo.clone()]),
+                    Ty::Int,
+                )
+            }
+        };
+        let a = Run {
+            place: d.a.0.clone(),
+            start: sa,
+        };
+        let b = Run {
+            place: d.b.0.clone(),
+            start: sb,
+        };
+        fwd.push(Stmt::Sweep(Sweep::Kernel(Kernel::Dot {
+            acc: Place::var(d.acc),
+            negate: d.negate,
+            a: a.clone(),
+            b: b.clone(),
+            len: len.clone(),
+        })));
+        let mut rev = Vec::new();
+        if !self.is_active(d.acc) {
+            return (fwd, rev);
+        }
+        let mut alpha = self.adj_read(d.acc);
+        if d.negate {
+            let neg = rules::prim("neg").expect("neg");
+            alpha = self.assign(&mut rev, Op::Prim(neg, vec![alpha]), Ty::Float);
+        }
+        for (x, y) in [(&b, &a), (&a, &b)] {
+            if self.is_active(y.place.root) {
+                let target = Run {
+                    place: y.place.rebased(self.adj_var(y.place.root)),
+                    start: y.start.clone(),
+                };
+                rev.push(Stmt::Sweep(Sweep::Kernel(Kernel::Axpy {
+                    alpha: alpha.clone(),
+                    x: x.clone(),
+                    y: target,
+                    len: len.clone(),
+                })));
+            }
+        }
+        (fwd, rev)
+    }
+}
+
+/// Whether `v` is read anywhere in `whole` outside the loop statement `lp`.
+fn read_outside(whole: &Block, lp: &Stmt, v: VarId) -> bool {
+    let mut found = false;
+    fn walk_skip(b: &Block, lp: &Stmt, v: VarId, found: &mut bool) {
+        for s in b {
+            if std::ptr::eq(s, lp) {
+                continue;
+            }
+            if visit::effects(s).reads.contains(&v) {
+                *found = true;
+            }
+            for c in visit::children(s) {
+                walk_skip(c, lp, v, found);
+            }
+        }
+    }
+    walk_skip(whole, lp, v, &mut found);
+    found
+}
+
+/// A loop body's forward sweep without the accumulator updates.
+fn strip_accumulators(block: Block, accs: &[VarId]) -> Block {
+    visit::map(block, &mut |s| match &s {
+        Stmt::Accumulate { place, .. } if place.is_var() && accs.contains(&place.root) => {
+            Vec::new()
+        }
+        _ => vec![s],
+    })
+}
+
+/// Keeps only the recomputation that `uses` (and the kept statements) read.
+fn prune(mut recompute: Block, uses: &Block, local: &HashSet<VarId>) -> Block {
+    loop {
+        let mut read: HashSet<VarId> = visit::block_reads(uses).into_iter().collect();
+        read.extend(visit::block_reads(&recompute));
+        let mut removed = false;
+        recompute = visit::map(recompute, &mut |s| match &s {
+            Stmt::Assign { target, op, .. }
+                if local.contains(target)
+                    && !read.contains(target)
+                    && !matches!(op, Op::Call(_)) =>
+            {
+                removed = true;
+                Vec::new()
+            }
+            _ => vec![s],
+        });
+        if !removed {
+            return recompute;
+        }
+    }
+}

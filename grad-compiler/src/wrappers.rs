@@ -1,0 +1,535 @@
+//! The companions that only arrange calls of the others: `f_grad` (buffers, then
+//! `f_grad_into`), `f_jacobian` (rows by pullbacks or columns by pushforwards), and the
+//! second-order ones (`f_hvp`, `f_hessian`).
+//!
+//! `f_grad` and `f_hvp` are IR functions like the rest; the Jacobian and Hessian loops are
+//! templates over the runtime's shape trait, which handles every parameter shape.
+
+use crate::companions::{self, Companion};
+use crate::expand::Ctx;
+use crate::ir::*;
+use crate::lower::Lowered;
+use crate::names::Binder;
+use crate::options::Layout;
+use crate::shape::Ty;
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+
+fn span() -> Span {
+    Span::call_site()
+}
+
+/// A hygienic local of a template.
+fn local(name: &str) -> syn::Ident {
+    syn::Ident::new(name, Span::mixed_site())
+}
+
+/// `f_grad`: zeroed gradient entries, filled by `f_grad_into`.
+pub fn grad(cx: &Ctx, into: &Companion) -> Companion {
+    let l = cx.lowered;
+    let mut f = base(l);
+    let mut args: Vec<Arg> = user_args(&f);
+    let mut grads = Vec::new();
+    for &p in &cx.wrt {
+        let ty = f.ty(p).derivative();
+        let g = f.add_var(
+            Binder::Gradient.name(&f.var(p).name),
+            ty,
+            f.var(p).span,
+            Origin::Made(Binder::Gradient, Some(p)),
+        );
+        f.body.push(Stmt::Assign {
+            target: g,
+            op: Op::ZeroLike(Atom::Var(p)),
+            span: span(),
+        });
+        args.push(Arg::MutRef(Place::var(g)));
+        grads.push(g);
+    }
+    let result = f.returns[0];
+    let value = f.add_var(
+        Binder::Value.base(),
+        f.ty(result).clone(),
+        span(),
+        Origin::Made(Binder::Value, None),
+    );
+    f.body.push(Stmt::Sweep(Sweep::Call {
+        target: Some(value),
+        call: Call {
+            callee: companions::companion_callee(l, into.suffix),
+            args,
+        },
+    }));
+    let g = tuple_of(&mut f, &grads);
+    f.returns = vec![value, g];
+    Companion {
+        suffix: "grad",
+        func: f,
+        errors: Vec::new(),
+    }
+}
+
+/// The user's function with no body: its parameters and variables.
+fn base(l: &Lowered) -> Function {
+    let mut f = l.func.clone();
+    f.body = Vec::new();
+    f
+}
+
+/// The user's parameters as arguments.
+fn user_args(f: &Function) -> Vec<Arg> {
+    f.params
+        .iter()
+        .map(|p| Arg::Value(Atom::Var(p.var)))
+        .collect()
+}
+
+/// The variables as one value: itself when one, a tuple otherwise.
+fn tuple_of(f: &mut Function, vars: &[VarId]) -> VarId {
+    if vars.len() == 1 {
+        return vars[0];
+    }
+    let ty = Ty::Tuple(vars.iter().map(|v| f.ty(*v).clone()).collect());
+    let t = f.add_var("", ty, span(), Origin::Temp);
+    f.body.push(Stmt::Assign {
+        target: t,
+        op: Op::Tuple(vars.iter().map(|v| Atom::Var(*v)).collect()),
+        span: span(),
+    });
+    t
+}
+
+/// How a template refers to a parameter as a reference (`x` when it already is one).
+fn as_ref(cx: &Ctx, p: &Param) -> TokenStream {
+    let id = param_ident(cx, p);
+    match p.passing {
+        Passing::Ref => quote!(#id),
+        _ => quote!(&#id),
+    }
+}
+
+fn param_ident(cx: &Ctx, p: &Param) -> TokenStream {
+    let name = &cx.lowered.func.var(p.var).name;
+    if name == "self" {
+        return quote!(self);
+    }
+    let id = syn::Ident::new(name, cx.lowered.func.var(p.var).span);
+    quote!(#id)
+}
+
+/// The user's parameters passed on (cloned where not `Copy`).
+fn pass_params(cx: &Ctx, skip_self: bool) -> Vec<TokenStream> {
+    cx.lowered
+        .func
+        .params
+        .iter()
+        .filter(|p| !(skip_self && cx.lowered.func.var(p.var).name == "self"))
+        .map(|p| {
+            let id = param_ident(cx, p);
+            if p.passing == Passing::Value && cx.lowered.func.ty(p.var).needs_clone() {
+                quote!(#id.clone())
+            } else {
+                id
+            }
+        })
+        .collect()
+}
+
+/// A call of one of this function's companions (a method call for methods).
+fn call(cx: &Ctx, suffix: &str, extra: &[TokenStream]) -> TokenStream {
+    let name = if suffix.is_empty() {
+        cx.src.sig.ident.clone()
+    } else {
+        cx.name(suffix)
+    };
+    if cx.lowered.sig.is_method {
+        let args = pass_params(cx, true);
+        quote!(self.#name(#(#args,)* #(#extra),*))
+    } else {
+        let args = pass_params(cx, false);
+        quote!(#name(#(#args,)* #(#extra),*))
+    }
+}
+
+fn signature(cx: &Ctx, name: &syn::Ident, extra: TokenStream, ret: TokenStream) -> TokenStream {
+    let vis = cx.vis();
+    let inputs = &cx.src.sig.inputs;
+    let generics = &cx.src.sig.generics;
+    let gparams = &generics.params;
+    let gen = if gparams.is_empty() {
+        TokenStream::new()
+    } else {
+        quote!(<#gparams>)
+    };
+    let wc = &generics.where_clause;
+    let comma = (!inputs.is_empty() && !extra.is_empty()).then(|| quote!(,));
+    quote!(#vis fn #name #gen (#inputs #comma #extra) -> #ret #wc)
+}
+
+/// `f_jacobian`: rows by pullbacks when there are fewer outputs than inputs, columns by
+/// pushforwards otherwise; numerator layout unless `layout = "denominator"`.
+pub fn jacobian(cx: &Ctx, stub: bool) -> TokenStream {
+    let k = &cx.krate;
+    let t = cx.float();
+    let r = cx.result();
+    let name = cx.name("jacobian");
+    let fname = &cx.src.sig.ident;
+    let sig = signature(
+        cx,
+        &name,
+        TokenStream::new(),
+        quote!((#r, #k::Jacobian<#t>)),
+    );
+    if stub {
+        return quote!(#[allow(unused_variables, clippy::all)] #sig { ::core::unreachable!() });
+    }
+    let f = &cx.lowered.func;
+    let floats: Vec<&Param> = f
+        .params
+        .iter()
+        .filter(|p| f.ty(p.var).carries_derivative())
+        .collect();
+    let shape = quote!(#k::runtime::Differentiable);
+    let (value, matrix, rows, cols, row, col, seed, column) = (
+        local("value"),
+        local("matrix"),
+        local("rows"),
+        local("cols"),
+        local("row"),
+        local("col"),
+        local("seed"),
+        local("column"),
+    );
+    let adj: Vec<syn::Ident> = floats
+        .iter()
+        .map(|p| local(&Binder::Adjoint.name(&f.var(p.var).name)))
+        .collect();
+    let tan: Vec<syn::Ident> = floats
+        .iter()
+        .map(|p| local(&Binder::Tangent.name(&f.var(p.var).name)))
+        .collect();
+    let refs: Vec<TokenStream> = floats.iter().map(|p| as_ref(cx, p)).collect();
+    let wrt: Vec<bool> = floats.iter().map(|p| cx.wrt.contains(&p.var)).collect();
+    // Offsets of the differentiated parameters' columns.
+    let mut width = quote!(0usize);
+    let mut read_row = TokenStream::new();
+    let mut seed_col = TokenStream::new();
+    for ((a, tn), (p, w)) in adj.iter().zip(&tan).zip(floats.iter().zip(&wrt)) {
+        let _ = tn;
+        if !*w {
+            continue;
+        }
+        let pref = as_ref(cx, p);
+        let off = width.clone();
+        read_row.extend(quote! {
+            {
+                let n = #shape::flat_len(#pref);
+                #shape::write_flat(&#a, &mut #matrix.row_mut(#row)[#off..#off + n]);
+            }
+        });
+        seed_col.extend(quote! {
+            {
+                let n = #shape::flat_len(#pref);
+                if #col >= #off && #col < #off + n {
+                    #k::runtime::set_unit(&mut #tn, #col - #off);
+                }
+            }
+        });
+        width = quote!(#width + #shape::flat_len(#pref));
+    }
+    let adj_args: Vec<TokenStream> = adj.iter().map(|a| quote!(&mut #a)).collect();
+    let tan_args: Vec<TokenStream> = floats
+        .iter()
+        .zip(&tan)
+        .map(|(p, tn)| match p.passing {
+            Passing::Ref => quote!(&#tn),
+            _ => quote!(#tn.clone()),
+        })
+        .collect();
+    let pullback = call(cx, "pullback", &{
+        let mut v = vec![quote!(#k::runtime::AsSeed::as_seed(&#seed))];
+        v.extend(adj_args);
+        v
+    });
+    let pushforward = call(cx, "pushforward", &tan_args);
+    let primal = call(cx, "", &[]);
+    let transpose = match cx.options.layout {
+        Layout::Numerator => TokenStream::new(),
+        Layout::Denominator => quote!(let #matrix = #matrix.transpose();),
+    };
+    let layout = match cx.options.layout {
+        Layout::Numerator => "numerator layout: `J[(i, k)] = d out_i / d in_k`",
+        Layout::Denominator => "denominator layout: `J[(k, i)] = d out_i / d in_k`",
+    };
+    let doc = format!(
+        " The value of [`{fname}`] and its Jacobian ({layout}; outputs and inputs flattened in order, inputs the differentiated parameters). Built from reverse-mode rows or forward-mode columns, whichever needs fewer sweeps. Generated by `#[derive_gradient]`."
+    );
+    quote! {
+        #[doc = #doc]
+        #[allow(unused_variables, unused_mut, clippy::all)]
+        #sig {
+            let #value = #primal;
+            let #rows = #shape::flat_len(&#value);
+            let #cols = #width;
+            let mut #matrix = #k::Jacobian::<#t>::zeros(#rows, #cols);
+            if #rows <= #cols {
+                let mut #seed = #k::runtime::zero_like(&#value);
+                #(let mut #adj = #k::runtime::zero_like(#refs);)*
+                for #row in 0..#rows {
+                    #k::runtime::set_unit(&mut #seed, #row);
+                    #(#shape::set_zero(&mut #adj);)*
+                    #pullback;
+                    #read_row
+                }
+            } else {
+                #(let mut #tan = #k::runtime::zero_like(#refs);)*
+                let mut #column = ::std::vec![<#t as #k::Float>::zero(); #rows];
+                for #col in 0..#cols {
+                    #(#shape::set_zero(&mut #tan);)*
+                    #seed_col
+                    let (_, tangent) = #pushforward;
+                    #shape::write_flat(&tangent, &mut #column);
+                    #matrix.set_col(#col, &#column);
+                }
+            }
+            #transpose
+            (#value, #matrix)
+        }
+    }
+}
+
+/// `f_pullback_pushforward` (what callers' Hessians call), `f_hvp_into`, `f_hvp` and
+/// `f_hessian`.
+pub fn second_order(cx: &Ctx, pb: &Companion, gi: &Companion) -> TokenStream {
+    let r = cx.result();
+    let fname = &cx.src.sig.ident;
+    let mut out = TokenStream::new();
+    let floats: Vec<VarId> = pb
+        .func
+        .params
+        .iter()
+        .map(|p| p.var)
+        .filter(|v| pb.func.ty(*v).carries_derivative())
+        .collect();
+    let pbpf = companions::pushforward_of(
+        pb,
+        "pullback_pushforward",
+        &floats,
+        Binder::Tangent,
+        Binder::Tangent,
+        true,
+    );
+    out.extend(cx.print(
+        &pbpf,
+        quote!((#r, #r)),
+        format!(" Forward mode over [`{fname}_pullback`]: its value and the tangents of its value and of the adjoints it adds, along the tangents `tan_*` of its float parameters, its seed and its buffers. Called by the Hessians of functions that call [`{fname}`]. Generated by `#[derive_gradient(hessian)]`."),
+    ));
+    let mut inputs: Vec<VarId> = cx.wrt.clone();
+    inputs.extend(
+        gi.func
+            .params
+            .iter()
+            .filter(|p| p.passing == Passing::MutRef)
+            .map(|p| p.var),
+    );
+    let hvp_into = companions::pushforward_of(
+        gi,
+        "hvp_into",
+        &inputs,
+        Binder::Direction,
+        Binder::HessianVector,
+        false,
+    );
+    out.extend(cx.print(
+        &hvp_into,
+        r.clone(),
+        format!(" The value of [`{fname}`], its gradient into the `grad_*` buffers and the Hessian times the direction `v_*` into the `hv_*` buffers (forward mode over the gradient: one sweep, no Hessian formed). Generated by `#[derive_gradient(hessian)]`."),
+    ));
+    let hvp = hvp_wrapper(cx, &hvp_into);
+    let g = cx.gradient_type();
+    out.extend(cx.print(
+        &hvp,
+        quote!((#r, #g, #g)),
+        format!(" The value of [`{fname}`], its gradient, and the Hessian times the direction `v_*` (shaped like the gradient), without forming the Hessian. Generated by `#[derive_gradient(hessian)]`."),
+    ));
+    out.extend(hessian(cx));
+    out
+}
+
+/// `f_hvp`: buffers for the gradient and the product, filled by `f_hvp_into`.
+fn hvp_wrapper(cx: &Ctx, into: &Companion) -> Companion {
+    let l = cx.lowered;
+    let mut f = base(l);
+    let mut args: Vec<Arg> = user_args(&f);
+    // The direction parameters, as `f_hvp_into` has them.
+    for p in into.func.params.iter().filter(|p| {
+        matches!(
+            into.func.var(p.var).origin,
+            Origin::Made(Binder::Direction, _)
+        )
+    }) {
+        let var = into.func.var(p.var).clone();
+        let v = f.add_var(var.name, var.ty, var.span, var.origin);
+        f.params.push(Param {
+            var: v,
+            passing: p.passing.clone(),
+            written: p.written.clone(),
+        });
+        args.push(Arg::Value(Atom::Var(v)));
+    }
+    let mut grads = Vec::new();
+    let mut hvs = Vec::new();
+    for (binder, out) in [
+        (Binder::Gradient, &mut grads),
+        (Binder::HessianVector, &mut hvs),
+    ] {
+        for &p in &cx.wrt {
+            let ty = f.ty(p).derivative();
+            let g = f.add_var(
+                binder.name(&f.var(p).name),
+                ty,
+                f.var(p).span,
+                Origin::Made(binder, Some(p)),
+            );
+            f.body.push(Stmt::Assign {
+                target: g,
+                op: Op::ZeroLike(Atom::Var(p)),
+                span: span(),
+            });
+            out.push(g);
+        }
+    }
+    for g in grads.iter().chain(&hvs) {
+        args.push(Arg::MutRef(Place::var(*g)));
+    }
+    let result = f.returns[0];
+    let value = f.add_var(
+        Binder::Value.base(),
+        f.ty(result).clone(),
+        span(),
+        Origin::Made(Binder::Value, None),
+    );
+    f.body.push(Stmt::Sweep(Sweep::Call {
+        target: Some(value),
+        call: Call {
+            callee: companions::companion_callee(l, "hvp_into"),
+            args,
+        },
+    }));
+    let g = tuple_of(&mut f, &grads);
+    let h = tuple_of(&mut f, &hvs);
+    f.returns = vec![value, g, h];
+    Companion {
+        suffix: "hvp",
+        func: f,
+        errors: Vec::new(),
+    }
+}
+
+/// `f_hessian`: one Hessian-vector product per column, symmetrised.
+fn hessian(cx: &Ctx) -> TokenStream {
+    let k = &cx.krate;
+    let t = cx.float();
+    let r = cx.result();
+    let g = cx.gradient_type();
+    let name = cx.name("hessian");
+    let fname = &cx.src.sig.ident;
+    let sig = signature(
+        cx,
+        &name,
+        TokenStream::new(),
+        quote!((#r, #g, #k::Jacobian<#t>)),
+    );
+    let f = &cx.lowered.func;
+    let shape = quote!(#k::runtime::Differentiable);
+    let wrt: Vec<&Param> = f
+        .params
+        .iter()
+        .filter(|p| cx.wrt.contains(&p.var))
+        .collect();
+    let name_of = |b: Binder, p: &Param| local(&b.name(&f.var(p.var).name));
+    let grads: Vec<syn::Ident> = wrt.iter().map(|p| name_of(Binder::Gradient, p)).collect();
+    let dirs: Vec<syn::Ident> = wrt.iter().map(|p| name_of(Binder::Direction, p)).collect();
+    let hvs: Vec<syn::Ident> = wrt
+        .iter()
+        .map(|p| name_of(Binder::HessianVector, p))
+        .collect();
+    let refs: Vec<TokenStream> = wrt.iter().map(|p| as_ref(cx, p)).collect();
+    let (value, matrix, n, col, column) = (
+        local("value"),
+        local("matrix"),
+        local("n"),
+        local("col"),
+        local("column"),
+    );
+    let mut width = quote!(0usize);
+    let mut seed_col = TokenStream::new();
+    let mut read_col = TokenStream::new();
+    for ((p, d), h) in wrt.iter().zip(&dirs).zip(&hvs) {
+        let pref = as_ref(cx, p);
+        let off = width.clone();
+        seed_col.extend(quote! {
+            {
+                let m = #shape::flat_len(#pref);
+                if #col >= #off && #col < #off + m {
+                    #k::runtime::set_unit(&mut #d, #col - #off);
+                }
+            }
+        });
+        read_col.extend(quote! {
+            {
+                let m = #shape::flat_len(#pref);
+                #shape::write_flat(&#h, &mut #column[#off..#off + m]);
+            }
+        });
+        width = quote!(#width + #shape::flat_len(#pref));
+    }
+    let dir_args: Vec<TokenStream> = wrt
+        .iter()
+        .zip(&dirs)
+        .map(|(p, d)| match p.passing {
+            Passing::Ref => quote!(&#d),
+            _ => quote!(#d.clone()),
+        })
+        .collect();
+    let mut extra = dir_args;
+    extra.extend(grads.iter().map(|g| quote!(&mut #g)));
+    extra.extend(hvs.iter().map(|h| quote!(&mut #h)));
+    let hvp_into = call(cx, "hvp_into", &extra);
+    let grad_into = call(
+        cx,
+        "grad_into",
+        &grads.iter().map(|g| quote!(&mut #g)).collect::<Vec<_>>(),
+    );
+    let gtuple = if grads.len() == 1 {
+        let g0 = &grads[0];
+        quote!(#g0)
+    } else {
+        quote!((#(#grads),*))
+    };
+    let doc = format!(
+        " The value of [`{fname}`], its gradient (as [`{fname}_grad`] returns it) and its Hessian: square over the differentiated parameters flattened in order, symmetric. One Hessian-vector product per column. Generated by `#[derive_gradient(hessian)]`."
+    );
+    quote! {
+        #[doc = #doc]
+        #[allow(unused_variables, unused_mut, clippy::all)]
+        #sig {
+            #(let mut #grads = #k::runtime::zero_like(#refs);)*
+            #(let mut #dirs = #k::runtime::zero_like(#refs);)*
+            #(let mut #hvs = #k::runtime::zero_like(#refs);)*
+            let #value = #grad_into;
+            let #n = #width;
+            let mut #matrix = #k::Jacobian::<#t>::zeros(#n, #n);
+            let mut #column = ::std::vec![<#t as #k::Float>::zero(); #n];
+            for #col in 0..#n {
+                #(#shape::set_zero(&mut #dirs);)*
+                #seed_col
+                #hvp_into;
+                #read_col
+                #matrix.set_col(#col, &#column);
+            }
+            #matrix.symmetrize();
+            (#value, #gtuple, #matrix)
+        }
+    }
+}
