@@ -112,7 +112,8 @@ fn check(p: &Program, pt: &Point, counts: &mut Counts) {
         // Near overflow (|values| beyond 1e100) forward and reverse mode can differ in
         // which intermediate product overflows (inf * 0 = NaN in one order, finite in the
         // other): such points are outside what either mode can answer reliably.
-        if value.abs() > 1e100 || dk.abs() > 1e100 || gk.abs() > 1e100 {
+        // Where the value itself is not finite there is no derivative to compare.
+        if !value.is_finite() || value.abs() > 1e100 || dk.abs() > 1e100 || gk.abs() > 1e100 {
             counts.skipped_near_overflow += 1;
             continue;
         }

@@ -55,6 +55,12 @@ pub fn insert_zero_inits(f: &mut Function) {
     }
     let mut need = vec![false; f.vars.len()];
     uninit_reads(&f.body, &mut assigned, &mut need);
+    // The results are read at the end.
+    for r in &f.returns {
+        if !assigned[r.index()] {
+            need[r.index()] = true;
+        }
+    }
     for (i, needs) in need.into_iter().enumerate() {
         if !needs {
             continue;
@@ -71,19 +77,30 @@ pub fn insert_zero_inits(f: &mut Function) {
     }
 }
 
-/// The value a variable starts from.
+/// The value a variable starts from: zero for derivatives (what they accumulate from),
+/// empty for stacks, and for a value rustc cannot see assigned on every path before its
+/// use (assigned in one loop, read in another) a placeholder of its type that the
+/// program overwrites before reading.
 fn start_value(f: &Function, v: VarId) -> Op {
-    use crate::shape::Ty;
+    use crate::shape::{SeqKind, Ty};
+    fn zero(t: &Ty) -> Option<Atom> {
+        match t {
+            Ty::Float => Some(Atom::Float(0.0)),
+            Ty::Int => Some(Atom::Int(0)),
+            Ty::Bool => Some(Atom::Bool(false)),
+            _ => None,
+        }
+    }
     let var = f.var(v);
     match &var.ty {
-        Ty::Stack(_) => Op::Seq(Vec::new(), SeqForm::Vec),
-        Ty::Float => Op::Use(Atom::Float(0.0)),
-        Ty::Int => Op::Use(Atom::Int(0)),
-        Ty::Bool => Op::Use(Atom::Bool(false)),
-        _ => match var.origin {
-            Origin::Made(_, Some(of)) => Op::ZeroLike(Atom::Var(of)),
-            _ => Op::ZeroLike(Atom::Var(v)),
-        },
+        Ty::Stack(_) | Ty::Seq(SeqKind::Vec, _) => Op::Seq(Vec::new(), SeqForm::Vec),
+        t if zero(t).is_some() => Op::Use(zero(t).unwrap_or(Atom::Int(0))),
+        Ty::Seq(SeqKind::Array(n), e) if zero(e).is_some() => Op::Repeat(
+            zero(e).unwrap_or(Atom::Int(0)),
+            Count::Len(n.clone()),
+            SeqForm::Array,
+        ),
+        _ => Op::Placeholder,
     }
 }
 

@@ -56,7 +56,13 @@ pub fn forward(orig: &Function, plan: &Plan) -> Forwarded {
             tan.insert(v, t);
         }
     }
-    let mut cx = Forward { f, active, tan };
+    let infinite = infinite_tangents(orig);
+    let mut cx = Forward {
+        f,
+        active,
+        tan,
+        infinite,
+    };
     let body = cx.block(&orig.body);
     Forwarded {
         func: cx.f,
@@ -69,6 +75,38 @@ struct Forward {
     f: Function,
     active: Vec<bool>,
     tan: HashMap<VarId, VarId>,
+    /// Variables whose tangent may be infinite at a finite point.
+    infinite: Vec<bool>,
+}
+
+/// The variables whose tangent may be infinite at a finite point: results of singular
+/// primitives and of calls, and what is computed from them.
+fn infinite_tangents(f: &Function) -> Vec<bool> {
+    let mut inf = vec![false; f.vars.len()];
+    crate::visit::walk(&f.body, &mut |s| {
+        if let Stmt::Assign { target, op, .. } = s {
+            let own = match op {
+                Op::Prim(p, _) => p.rule().singular,
+                Op::Call(_) => true,
+                _ => false,
+            };
+            inf[target.index()] |= own;
+        }
+    });
+    let mut flows = Vec::new();
+    crate::visit::walk(&f.body, &mut |s| flows.extend(activity::flows(s)));
+    loop {
+        let mut changed = false;
+        for (from, to) in &flows {
+            if inf[from.index()] && !inf[to.index()] {
+                inf[to.index()] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            return inf;
+        }
+    }
 }
 
 fn span() -> proc_macro2::Span {
@@ -238,11 +276,18 @@ impl Forward {
                 let wanted: Vec<bool> = tans.iter().map(Option::is_some).collect();
                 let parts = build::partials(&mut self.f, out, *p, args, &Atom::Var(t), &wanted);
                 let mut sum: Option<Atom> = None;
-                for (ta, part) in tans.into_iter().zip(parts) {
+                for ((ta, part), a) in tans.into_iter().zip(parts).zip(args) {
                     let (Some(ta), Some(part)) = (ta, part) else {
                         continue;
                     };
-                    let c = build::scale(&mut self.f, out, ta, part, p.rule().singular);
+                    // A tangent that may be infinite (it comes from a singular primitive)
+                    // times a zero partial is zero, as in reverse mode.
+                    let infinite = a.var().is_some_and(|v| self.infinite[v.index()]);
+                    let c = if infinite && !p.rule().singular {
+                        build::scale(&mut self.f, out, part, ta, true)
+                    } else {
+                        build::scale(&mut self.f, out, ta, part, p.rule().singular)
+                    };
                     sum = Some(match sum {
                         None => c,
                         Some(s) => build::add(&mut self.f, out, s, c),
@@ -300,7 +345,8 @@ impl Forward {
             | Op::Const(_)
             | Op::Num(_)
             | Op::NoGrad(_)
-            | Op::ZeroLike(_) => self.zero_tangent(t, out),
+            | Op::ZeroLike(_)
+            | Op::Placeholder => self.zero_tangent(t, out),
         }
     }
 

@@ -303,7 +303,7 @@ fn constrain(f: &Function, s: &mut Solver, st: &Stmt) {
                     let parts = Ty::Tuple(atoms.iter().map(ty).collect());
                     s.unify(&t, &parts, false, span);
                 }
-                Op::Struct(..) | Op::Const(_) | Op::Num(_) => {}
+                Op::Struct(..) | Op::Const(_) | Op::Num(_) | Op::Placeholder => {}
                 Op::Call(call) => {
                     for a in &call.args {
                         if let Some(p) = a.place() {

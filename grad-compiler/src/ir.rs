@@ -337,6 +337,9 @@ pub enum Op {
     NoGrad(Atom),
     /// A zero of the same shape as a value (an adjoint's or tangent's start).
     ZeroLike(Atom),
+    /// A value of the target's type that is overwritten before it is read (what rustc needs
+    /// where it cannot see a variable assigned on every path): `Default::default()`.
+    Placeholder,
 }
 
 /// A statement of the IR.

@@ -27,6 +27,10 @@ pub fn ir_of(src: &str) -> String {
 
 #[test]
 fn show() {
+    if let Ok(p) = std::env::var("SHOWFILE") {
+        println!("{}", ir_of(&std::fs::read_to_string(p).unwrap()));
+        return;
+    }
     for src in [
         "fn f(x: f64, y: f64) -> f64 { 3.0 * x * x * y }",
         "fn loss(w: &[f64], b: f64, x: &[f64], y: &[f64], n: usize, d: usize) -> f64 {

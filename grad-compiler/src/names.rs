@@ -121,7 +121,13 @@ impl Names {
     pub fn new(f: &Function) -> Names {
         let mut taken: HashSet<String> = HashSet::new();
         let mut names = vec![String::new(); f.vars.len()];
-        let mentioned = mentioned(f);
+        let mut mentioned = mentioned(f);
+        // What a mentioned variable is named after is named too.
+        for i in 0..f.vars.len() {
+            if let (true, Origin::Made(_, Some(of))) = (mentioned[i], &f.vars[i].origin) {
+                mentioned[of.index()] = true;
+            }
+        }
         let params: HashSet<VarId> = f.params.iter().map(|p| p.var).collect();
         // Parameters first, then variables named by the user or numbered, then the ones
         // named after another variable (`adj_t1` after `t1`).

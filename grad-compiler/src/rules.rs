@@ -447,18 +447,24 @@ pub static RULES: &[Rule] = &[
         name: "exp",
         eval: |x| x[0].exp(),
         partials: |_, out| some([out]),
+        // Overflows to infinity at large finite inputs.
+        singular: true,
         ..BASE
     },
     Rule {
         name: "exp2",
         eval: |x| x[0].exp2(),
         partials: |_, out| some([out * D::Const("LN_2")]),
+        // Overflows to infinity at large finite inputs.
+        singular: true,
         ..BASE
     },
     Rule {
         name: "exp_m1",
         eval: |x| x[0].exp_m1(),
         partials: |_, out| some([out + one()]),
+        // Overflows to infinity at large finite inputs.
+        singular: true,
         ..BASE
     },
     Rule {
@@ -512,6 +518,8 @@ pub static RULES: &[Rule] = &[
         eval: |x| x[0].tan(),
         partials: |_, out| some([one() + out.sq()]),
         domain: &[Domain::Unit],
+        // Overflows to infinity at large finite inputs.
+        singular: true,
         ..BASE
     },
     Rule {
@@ -555,12 +563,16 @@ pub static RULES: &[Rule] = &[
         name: "sinh",
         eval: |x| x[0].sinh(),
         partials: |x, _| some([a(x).cosh()]),
+        // Overflows to infinity at large finite inputs.
+        singular: true,
         ..BASE
     },
     Rule {
         name: "cosh",
         eval: |x| x[0].cosh(),
         partials: |x, _| some([a(x).sinh()]),
+        // Overflows to infinity at large finite inputs.
+        singular: true,
         ..BASE
     },
     Rule {

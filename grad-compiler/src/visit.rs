@@ -112,7 +112,7 @@ fn op_effects(op: &Op, e: &mut Effects) {
                 e.arg(a);
             }
         }
-        Op::Const(_) | Op::Num(_) => {}
+        Op::Const(_) | Op::Num(_) | Op::Placeholder => {}
     }
 }
 
@@ -325,7 +325,7 @@ pub fn rewrite_atoms(s: &mut Stmt, f: &mut impl FnMut(&mut Atom)) {
             }
             Op::Struct(_, fields) => fields.iter_mut().for_each(|(_, a)| f(a)),
             Op::Call(c) => c.args.iter_mut().for_each(|a| arg(a, f)),
-            Op::Const(_) | Op::Num(_) => {}
+            Op::Const(_) | Op::Num(_) | Op::Placeholder => {}
         }
     }
     match s {

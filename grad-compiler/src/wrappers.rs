@@ -220,7 +220,7 @@ pub fn jacobian(cx: &Ctx, stub: bool) -> TokenStream {
             continue;
         }
         let pref = as_ref(cx, p);
-        let off = width.clone();
+        let off = quote!((#width));
         read_row.extend(quote! {
             {
                 let n = #shape::flat_len(#pref);
@@ -467,7 +467,7 @@ fn hessian(cx: &Ctx) -> TokenStream {
     let mut read_col = TokenStream::new();
     for ((p, d), h) in wrt.iter().zip(&dirs).zip(&hvs) {
         let pref = as_ref(cx, p);
-        let off = width.clone();
+        let off = quote!((#width));
         seed_col.extend(quote! {
             {
                 let m = #shape::flat_len(#pref);

@@ -65,12 +65,25 @@ fn dot_short<T: Float>(a: &[T], b: &[T]) -> T {
 
 /// `y += alpha * x`, element by element.
 ///
-/// No reassociation: each `y[i]` gets exactly `y[i] + alpha * x[i]`.
+/// No reassociation: each `y[i]` gets exactly `y[i] + alpha * x[i]`. A zero factor gives
+/// zero: nothing is added where `alpha` or `x[i]` is 0, even if the other is infinite or
+/// NaN (derivative code relies on this: a zero adjoint never turns into NaN).
 /// For `f32`/`f64` on x86_64 this runs the AVX2 build when available.
 ///
 /// Panics if `x.len() != y.len()`.
 #[inline]
 pub fn axpy<T: Float>(alpha: T, x: &[T], y: &mut [T]) {
+    if alpha == T::zero() {
+        check_len("axpy", x.len(), y.len());
+        return;
+    }
+    if !alpha.is_finite() {
+        check_len("axpy", x.len(), y.len());
+        for (v, &u) in y.iter_mut().zip(x) {
+            *v += crate::scaled(u, alpha);
+        }
+        return;
+    }
     if x.len() < SHORT {
         // Short vectors stay inline, as in `dot`; the result is the same either way.
         axpy_body(alpha, x, y);
@@ -79,11 +92,17 @@ pub fn axpy<T: Float>(alpha: T, x: &[T], y: &mut [T]) {
     T::axpy(alpha, x, y)
 }
 
-/// `y *= alpha`, element by element.
+/// `y *= alpha`, element by element; zeros stay zero even for an infinite or NaN `alpha`.
 #[inline]
 pub fn scale<T: Float>(alpha: T, y: &mut [T]) {
-    for v in y.iter_mut() {
-        *v *= alpha;
+    if alpha.is_finite() {
+        for v in y.iter_mut() {
+            *v *= alpha;
+        }
+    } else {
+        for v in y.iter_mut() {
+            *v = crate::scaled(*v, alpha);
+        }
     }
 }
 

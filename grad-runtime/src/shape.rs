@@ -25,6 +25,10 @@ use crate::{kernels, Float};
 /// `(f64, [f64; 2])` are all `Differentiable`. The flat order of the floats
 /// ([`write_flat`](Self::write_flat)) is row-major for nested arrays and
 /// sequences, and element / field order for tuples and structs.
+///
+/// The updates follow the derivative convention that a zero factor gives zero:
+/// `add_scaled` adds nothing for a zero `alpha` or a zero element, and `scale` keeps zeros
+/// zero, even where the other factor is infinite or NaN.
 pub trait Differentiable {
     /// The float type every float of the value has.
     type Scalar: Float;
@@ -160,11 +164,11 @@ macro_rules! impl_scalar {
             }
             #[inline]
             fn add_scaled(&mut self, alpha: $t, x: &$t) {
-                *self += alpha * *x;
+                *self += crate::scaled(*x, alpha);
             }
             #[inline]
             fn scale(&mut self, alpha: $t) {
-                *self *= alpha;
+                *self = crate::scaled(*self, alpha);
             }
             #[inline]
             fn set_zero(&mut self) {

@@ -147,6 +147,7 @@ pub fn op_flows(op: &Op) -> Vec<VarId> {
         | Op::Const(_)
         | Op::Num(_)
         | Op::NoGrad(_)
-        | Op::ZeroLike(_) => Vec::new(),
+        | Op::ZeroLike(_)
+        | Op::Placeholder => Vec::new(),
     }
 }

@@ -39,7 +39,7 @@ pub struct Item<'a> {
 pub fn function(item: &Item) -> TokenStream {
     let f = item.func;
     let p = Printer::new(f, item.krate);
-    let written_params = rebound(&f.body);
+    let written_params = rebound(f, &f.body);
     let params = f.params.iter().map(|prm| {
         let id = p.names.ident(prm.var, f.var(prm.var).span);
         if id == "self" {
@@ -127,7 +127,8 @@ pub fn stub(item: &Item) -> TokenStream {
 
 /// Variables assigned as a whole or through an element (not through a `&mut`): the
 /// parameters among them are declared `mut`.
-fn rebound(b: &Block) -> HashSet<VarId> {
+fn rebound(f: &Function, b: &Block) -> HashSet<VarId> {
+    let by_ref = |v: VarId| matches!(f.ty(v), Ty::MutRef(_));
     let mut out = HashSet::new();
     crate::visit::walk(b, &mut |s| match s {
         Stmt::Assign { target, .. } => {
@@ -424,8 +425,16 @@ impl<'a> Printer<'a> {
             }
             Op::Prim(prim, args) => self.prim(*prim, args),
             Op::Cmp(c, a, b) => {
-                let x = self.atom(a, true).at(Prec::Add);
-                let y = self.atom(b, true).at(Prec::Add);
+                // A cast before `<` would read as generic arguments: casts get parentheses.
+                let operand = |p: P| {
+                    if p.prec == Prec::Cast {
+                        p.at(Prec::Unary)
+                    } else {
+                        p.at(Prec::Add)
+                    }
+                };
+                let x = operand(self.atom(a, true));
+                let y = operand(self.atom(b, true));
                 let o: TokenStream = c.symbol().parse().expect("an operator");
                 P {
                     tokens: quote!(#x #o #y),
@@ -519,6 +528,7 @@ impl<'a> Printer<'a> {
             },
             Op::NoGrad(a) => self.atom(a, false),
             Op::ZeroLike(a) => self.zero_like(a),
+            Op::Placeholder => P::atom(quote!(::core::default::Default::default())),
         }
     }
 
@@ -876,8 +886,9 @@ impl<'a> Printer<'a> {
                     match alpha {
                         Atom::Float(a) if *a == 1.0 => quote!(#yp += #xp;),
                         _ => {
-                            let a = self.atom(alpha, true).at(Prec::Mul);
-                            quote!(#yp += #a * #xp;)
+                            let a = self.atom(alpha, true).tokens;
+                            let xp = self.place(x).tokens;
+                            quote!(#yp += #k::runtime::scaled(#xp, #a);)
                         }
                     }
                 }
@@ -892,7 +903,7 @@ impl<'a> Printer<'a> {
                 0 => {
                     let yp = self.place(y).tokens;
                     let a = self.atom(alpha, true).tokens;
-                    quote!(#yp *= #a;)
+                    quote!(#yp = #k::runtime::scaled(#yp, #a);)
                 }
                 _ => {
                     let a = self.atom(alpha, false).tokens;

@@ -83,10 +83,15 @@ impl Lowerer {
         }
         Some((|| {
             let cond = self.condition(&e.cond)?;
+            let then_may_exit = Exits::of_block(&e.then_branch).any();
+            let else_may_exit = e
+                .else_branch
+                .as_ref()
+                .is_some_and(|(_, b)| Exits::of_expr(b).any());
             let (then, r1) = self.nested(|cx| {
                 cx.block_into(&e.then_branch, Sink::Discard)?;
                 if !then_exits {
-                    cx.stmts(rest, sink)?;
+                    cx.rest_after(then_may_exit, rest, sink)?;
                 }
                 Ok(())
             });
@@ -95,7 +100,7 @@ impl Lowerer {
                     cx.expr_into(b, Sink::Discard)?;
                 }
                 if then_exits {
-                    cx.stmts(rest, sink)?;
+                    cx.rest_after(else_may_exit, rest, sink)?;
                 }
                 Ok(())
             });
@@ -104,6 +109,27 @@ impl Lowerer {
             self.emit(Stmt::If { cond, then, els });
             Ok(Val::Unit)
         })())
+    }
+
+    /// The rest of a block after a branch; guarded by the `live` flag when the branch may
+    /// have left it by an exit.
+    fn rest_after(&mut self, may_exit: bool, rest: &[syn::Stmt], sink: Sink) -> L<()> {
+        if !may_exit {
+            return self.stmts(rest, sink).map(|_| ());
+        }
+        let Some(live) = self.current_live() else {
+            return self.err(
+                proc_macro2::Span::call_site(),
+                "internal: an exit here has no flag to guard what follows",
+            );
+        };
+        let (block, r) = self.nested(|cx| cx.stmts(rest, sink).map(|_| ()));
+        self.emit(Stmt::If {
+            cond: Atom::Var(live),
+            then: block,
+            els: Vec::new(),
+        });
+        r
     }
 
     /// A statement whose value, if any, is dropped.

@@ -95,7 +95,8 @@ impl Reverse<'_> {
             | Op::Const(_)
             | Op::Num(_)
             | Op::NoGrad(_)
-            | Op::ZeroLike(_) => {}
+            | Op::ZeroLike(_)
+            | Op::Placeholder => {}
         }
         out
     }

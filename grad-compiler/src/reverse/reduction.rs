@@ -183,10 +183,12 @@ impl<'a> Reverse<'a> {
                     y: target,
                 })));
             } else if *self.f.ty(v) == Ty::Float {
-                let mul = rules::binary("*").expect("mul");
+                // A zero partial stays zero even if the accumulator's adjoint is infinite
+                // (a loop that ran no iteration, then a division by its count).
+                let scaled = rules::prim("scaled").expect("the table has it");
                 let t = self.assign(
                     &mut revb,
-                    Op::Prim(mul, vec![scale.clone(), Atom::Var(buf)]),
+                    Op::Prim(scaled, vec![Atom::Var(buf), scale.clone()]),
                     Ty::Float,
                 );
                 self.accumulate(&mut revb, target, t);
@@ -243,7 +245,18 @@ impl<'a> Reverse<'a> {
 
     /// `acc += dot(..)` in the forward sweep; two `axpy`s in the reverse sweep.
     fn dot(&mut self, d: &loops::DotProduct) -> (Block, Block) {
-        let mut fwd = d.prelude.clone();
+        // The offsets, computed before the loop (kept for the reverse sweep like any value).
+        let mut fwd = Vec::new();
+        let mut restores = Vec::new();
+        for s in &d.prelude {
+            if let Stmt::Assign { target, .. } = s {
+                let (save, restore) = self.save_before(Place::var(*target));
+                fwd.extend(save);
+                restores.extend(restore);
+                self.defined.insert(*target);
+            }
+            fwd.push(s.clone());
+        }
         let start = |cx: &mut Self, out: &mut Block, off: &Atom| -> Atom {
             match (&d.lo, off) {
                 (Atom::Int(0), o) => o.clone(),
@@ -284,6 +297,7 @@ impl<'a> Reverse<'a> {
         })));
         let mut rev = Vec::new();
         if !self.is_active(d.acc) {
+            rev.extend(restores.into_iter().rev());
             return (fwd, rev);
         }
         let mut alpha = self.adj_read(d.acc);
@@ -305,6 +319,7 @@ impl<'a> Reverse<'a> {
                 })));
             }
         }
+        rev.extend(restores.into_iter().rev());
         (fwd, rev)
     }
 }

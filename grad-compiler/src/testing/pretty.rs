@@ -135,6 +135,7 @@ pub fn op(f: &Function, o: &Op) -> String {
         Op::Num(n) => format!("num({n})"),
         Op::NoGrad(a) => format!("no_grad({})", atom(f, a)),
         Op::ZeroLike(a) => format!("zero_like({})", atom(f, a)),
+        Op::Placeholder => "placeholder".into(),
     }
 }
 
