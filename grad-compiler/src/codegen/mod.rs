@@ -137,7 +137,7 @@ fn rebound(f: &Function, b: &Block) -> HashSet<VarId> {
         Stmt::Store { place, .. }
         | Stmt::Accumulate { place, .. }
         | Stmt::Sweep(Sweep::Pop { place, .. })
-            if !place.path.iter().any(|p| matches!(p, Proj::Deref)) =>
+            if !by_ref(place.root) =>
         {
             out.insert(place.root);
         }
@@ -397,7 +397,6 @@ impl<'a> Printer<'a> {
     }
 
     fn op(&self, op: &Op, target: &Ty) -> P {
-        let k = self.krate;
         match op {
             Op::Use(a) => {
                 let source = self.f.atom_ty(a);
