@@ -127,13 +127,13 @@ pub fn pullback(l: &Lowered, reassociate: bool) -> Companion {
         written(shape::seed_type(&l.sig.result.written)),
     );
     let mut buffers = std::collections::HashMap::new();
-    let mut scalar_buffers = Vec::new();
+    let mut copied = Vec::new();
     for &p in &floats {
         let b = buffer(&mut base, Binder::Adjoint, p, &written_of(l, p));
-        if *base.ty(p) == Ty::Float {
-            scalar_buffers.push((p, b));
-        } else {
+        if in_place(l, p) {
             buffers.insert(p, b);
+        } else {
+            copied.push((p, b));
         }
     }
     let plan = reverse::Plan {
@@ -154,14 +154,9 @@ pub fn pullback(l: &Lowered, reassociate: bool) -> Companion {
         });
     }
     body.extend(r.rev);
-    for (p, b) in scalar_buffers {
+    for (p, b) in copied {
         if let Some(a) = r.adj.get(&p) {
-            body.push(Stmt::Accumulate {
-                place: Place::var(b).deref(),
-                value: Atom::Var(*a),
-                negate: false,
-                span: span(),
-            });
+            body.push(add_into_buffer(&f, p, *a, b));
         }
     }
     f.body = body;
@@ -185,7 +180,7 @@ pub fn grad_into(l: &Lowered, wrt: &[VarId], reassociate: bool) -> Companion {
     for &p in wrt {
         let b = buffer(&mut base, Binder::Gradient, p, &written_of(l, p));
         outs.push((p, b));
-        if *base.ty(p) != Ty::Float {
+        if in_place(l, p) {
             buffers.insert(p, b);
         }
     }
@@ -230,6 +225,9 @@ pub fn grad_into(l: &Lowered, wrt: &[VarId], reassociate: bool) -> Companion {
                 value,
                 span: span(),
             });
+        } else if let (false, Some(a)) = (in_place(l, *p), r.adj.get(p)) {
+            // The buffer was zeroed at the start.
+            body.push(add_into_buffer(&f, *p, *a, *b));
         }
     }
     f.body = body;
@@ -242,7 +240,35 @@ pub fn grad_into(l: &Lowered, wrt: &[VarId], reassociate: bool) -> Companion {
     }
 }
 
+/// Whether a differentiated parameter's adjoint lives in the caller's buffer itself; else
+/// in a local added into the buffer at the end: scalars, and parameters the body writes
+/// (the reverse sweep clears the adjoint of an overwritten value, which must not clear
+/// what the caller's buffer held).
+fn in_place(l: &Lowered, p: VarId) -> bool {
+    let written = crate::visit::block_writes(&l.func.body);
+    *l.func.ty(p) != Ty::Float && !written.contains(&p)
+}
+
+/// `*buffer += adjoint` for a parameter's local adjoint.
+fn add_into_buffer(f: &Function, p: VarId, adj: VarId, buffer: VarId) -> Stmt {
+    if *f.ty(p) == Ty::Float {
+        Stmt::Accumulate {
+            place: Place::var(buffer).deref(),
+            value: Atom::Var(adj),
+            negate: false,
+            span: span(),
+        }
+    } else {
+        Stmt::Sweep(Sweep::Kernel(Kernel::AxpyAll {
+            alpha: Atom::Float(1.0),
+            x: Place::var(adj),
+            y: Place::var(buffer).deref(),
+        }))
+    }
+}
+
 /// `f_grad_into` as zeroed buffers and `f_pullback` with a unit seed.
+
 fn grad_into_via_pullback(
     mut f: Function,
     outs: &[(VarId, VarId)],

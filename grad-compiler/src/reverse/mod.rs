@@ -305,7 +305,9 @@ impl<'a> Reverse<'a> {
     /// Whether `v`'s adjoint must be set back to zero once its assignment is reversed: an
     /// earlier value of `v` (an earlier write, or an earlier iteration) has an adjoint too.
     fn reset_needed(&self, v: VarId) -> bool {
-        self.writes.get(v.index()).copied().unwrap_or(0) > 1 || self.nesting > 0
+        // A parameter holds a value before the body's first write.
+        let param = self.orig.params.iter().any(|p| p.var == v) as usize;
+        self.writes.get(v.index()).copied().unwrap_or(0) + param > 1 || self.nesting > 0
     }
 
     /// Whether a variable's adjoint has a shape only known once the variable exists.
