@@ -47,7 +47,13 @@ pub fn scale(f: &mut Function, out: &mut Block, d: Atom, partial: Atom, singular
         (_, Atom::Float(x)) if *x == 1.0 => d,
         (_, Atom::Float(x)) if *x == -1.0 => neg(f, out, d),
         (Atom::Float(x), _) if *x == 1.0 => partial,
+        (Atom::Float(x), _) if *x == -1.0 => neg(f, out, partial),
+
         (Atom::Float(x), _) | (_, Atom::Float(x)) if *x == 0.0 && !singular => Atom::Float(0.0),
+        // A nonzero literal factor needs no guard.
+        (Atom::Float(x), _) if *x != 0.0 && x.is_finite() => {
+            assign(f, out, Op::Prim(prim("mul"), vec![d, partial]), Ty::Float)
+        }
         _ => {
             let p = if singular {
                 prim("scaled")

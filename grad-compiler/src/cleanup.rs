@@ -196,3 +196,42 @@ fn insert_before_first_use(mut b: Block, v: VarId, init: Stmt) -> Block {
     b.insert(first, init);
     b
 }
+
+/// Gives every `if` whose condition variable its own branches write, and every `for` whose
+/// bound variables its body writes, a copy taken before the statement: the reverse sweep
+/// reads conditions and bounds as they were when the statement began.
+pub fn freeze_conditions(f: &mut Function) {
+    let body = std::mem::take(&mut f.body);
+    f.body = visit::map(body, &mut |s| {
+        let written: Vec<VarId> = visit::children(&s)
+            .into_iter()
+            .flat_map(visit::block_writes)
+            .collect();
+        let mut out = Vec::new();
+        let mut freeze = |a: &mut Atom, f: &mut Function| {
+            if let Atom::Var(v) = a {
+                if written.contains(v) {
+                    let ty = f.ty(*v).clone();
+                    let t = f.add_var("", ty, proc_macro2::Span::call_site(), Origin::Temp);
+                    out.push(Stmt::Assign {
+                        target: t,
+                        op: Op::Use(Atom::Var(*v)),
+                        span: proc_macro2::Span::call_site(),
+                    });
+                    *a = Atom::Var(t);
+                }
+            }
+        };
+        let mut s = s;
+        match &mut s {
+            Stmt::If { cond, .. } => freeze(cond, f),
+            Stmt::For { lo, hi, .. } => {
+                freeze(lo, f);
+                freeze(hi, f);
+            }
+            _ => {}
+        }
+        out.push(s);
+        out
+    });
+}

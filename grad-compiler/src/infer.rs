@@ -50,12 +50,13 @@ impl Solver {
             return;
         }
         match (&a, &b) {
+            // Opaque says nothing: it binds no variable.
+            (Ty::Opaque, _) | (_, Ty::Opaque) => {}
             (Ty::Infer(n), t) | (t, Ty::Infer(n)) => {
                 if !occurs(*n, t) {
                     self.bound.insert(*n, t.clone());
                 }
             }
-            (Ty::Opaque, _) | (_, Ty::Opaque) => {}
             (Ty::Seq(_, x), Ty::Seq(_, y)) => {
                 let (x, y) = ((**x).clone(), (**y).clone());
                 self.unify(&x, &y, copy, span);
@@ -86,6 +87,8 @@ impl Solver {
         match self.resolve(t) {
             Ty::Seq(_, e) => *e,
             Ty::MutRef(inner) => self.elem_of(&inner, span),
+            // An element of a value whose type only rustc knows: found from its uses.
+            Ty::Opaque => self.fresh(),
             Ty::Infer(n) => {
                 let e = self.fresh();
                 self.bound
@@ -110,8 +113,11 @@ impl Solver {
                     (Ty::Tuple(ts), Member::Unnamed(i)) => {
                         ts.get(*i as usize).cloned().unwrap_or(Ty::Opaque)
                     }
-                    _ => Ty::Opaque,
+                    // A field of a value whose type only rustc knows: unknown, to be found
+                    // from how it is used.
+                    _ => self.fresh(),
                 },
+
                 Proj::Deref => match self.resolve(&t) {
                     Ty::MutRef(inner) => *inner,
                     other => other,

@@ -145,6 +145,11 @@ fn propagate_copies(f: &mut Function) {
         }
     }
     let stable = |v: VarId| (params.contains(&v) && writes[v.index()] == 0) || top_once[v.index()];
+    // Variables used as the root of a place (`x[i]`, kernels' operands) keep their names.
+    let mut roots = vec![false; f.vars.len()];
+    visit::walk(&f.body, &mut |s| {
+        mark_roots(s, &mut roots);
+    });
     let mut subst: std::collections::HashMap<VarId, Atom> = std::collections::HashMap::new();
     for s in &f.body {
         if let Stmt::Assign {
@@ -158,7 +163,12 @@ fn propagate_copies(f: &mut Function) {
                 Atom::Var(s) => stable(*s) && f.ty(*s) == f.ty(*target),
                 _ => false,
             };
-            if scalar && writes[target.index()] == 1 && from_stable && !params.contains(target) {
+            if scalar
+                && writes[target.index()] == 1
+                && from_stable
+                && !params.contains(target)
+                && !roots[target.index()]
+            {
                 subst.insert(*target, a.clone());
             }
         }
@@ -191,5 +201,40 @@ fn propagate_copies(f: &mut Function) {
         if let Atom::Var(v) = resolve(&Atom::Var(*r)) {
             *r = v;
         }
+    }
+}
+
+/// Marks the variables `s` uses as the root of a place.
+fn mark_roots(s: &Stmt, roots: &mut [bool]) {
+    let mut mark = |p: &Place| roots[p.root.index()] = true;
+    match s {
+        Stmt::Assign { op, .. } => match op {
+            Op::Load(p) | Op::Len(p) => mark(p),
+            Op::Call(c) => c.args.iter().filter_map(Arg::place).for_each(mark),
+            _ => {}
+        },
+        Stmt::Store { place, .. } | Stmt::Accumulate { place, .. } => mark(place),
+        Stmt::Sweep(Sweep::Pop { place, .. }) => mark(place),
+        Stmt::Sweep(Sweep::Call { call, .. }) => {
+            call.args.iter().filter_map(Arg::place).for_each(mark)
+        }
+        Stmt::Sweep(Sweep::Kernel(k)) => match k {
+            Kernel::Dot { acc, a, b, .. } => {
+                mark(acc);
+                mark(&a.place);
+                mark(&b.place);
+            }
+            Kernel::Axpy { x, y, .. } => {
+                mark(&x.place);
+                mark(&y.place);
+            }
+            Kernel::AxpyAll { x, y, .. } => {
+                mark(x);
+                mark(y);
+            }
+            Kernel::ScaleAll { y, .. } | Kernel::ZeroAll { y } => mark(y),
+            Kernel::SumAll { place, .. } => mark(place),
+        },
+        _ => {}
     }
 }

@@ -415,7 +415,7 @@ impl<'a> Printer<'a> {
             }
             Op::Load(p) => {
                 let e = self.place(p);
-                if self.f.place_ty(p).needs_clone() {
+                if target.needs_clone() {
                     let b = e.at(Prec::Atom);
                     P::atom(quote!(#b.clone()))
                 } else {

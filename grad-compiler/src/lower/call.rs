@@ -187,7 +187,11 @@ impl Lowerer {
     pub(super) fn method_call(&mut self, m: &syn::ExprMethodCall) -> L<Val> {
         let span = m.span();
         let name = m.method.to_string();
-        let receiver = self.expr(&m.receiver)?;
+        let receiver = match strip_parens(&m.receiver) {
+            syn::Expr::Range(r) => Val::Iter(std::rc::Rc::new(self.range_stream(r)?)),
+            _ => self.expr(&m.receiver)?,
+        };
+
         if matches!(receiver, Val::Iter(_)) || ITER_METHODS.contains(&name.as_str()) {
             return self.iter_method(receiver, m);
         }

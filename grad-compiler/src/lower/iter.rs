@@ -84,10 +84,7 @@ impl Lowerer {
     pub(super) fn iter_method(&mut self, receiver: Val, m: &syn::ExprMethodCall) -> L<Val> {
         let span = m.span();
         let name = m.method.to_string();
-        let receiver = match (&receiver, strip_parens(&m.receiver)) {
-            (_, syn::Expr::Range(r)) => Val::Iter(Rc::new(self.range_stream(r)?)),
-            _ => receiver,
-        };
+
         let arg = |i: usize| m.args.iter().nth(i);
         let need = |cx: &mut Self, n: usize| -> L<()> {
             if m.args.len() == n {
@@ -767,8 +764,14 @@ impl Lowerer {
             });
             return Ok(Val::Unit);
         }
-        let v = self.expr(iterable)?;
-        let s = self.into_stream(v, iterable)?;
+        let s = match iterable {
+            syn::Expr::Range(r) => self.range_stream(r)?,
+            _ => {
+                let v = self.expr(iterable)?;
+                self.into_stream(v, iterable)?
+            }
+        };
+
         let running = stops.then(|| self.flag(Binder::Running, true));
         let frame = Frame {
             label,

@@ -156,6 +156,7 @@ impl Lowerer {
         }
         let _ = self.block_into(block, stmt::Sink::Var(self.result));
         self.func.body = self.blocks.pop().unwrap_or_default();
+        crate::cleanup::freeze_conditions(&mut self.func);
         crate::cleanup::remove_dead_assignments(&mut self.func);
     }
 

@@ -89,7 +89,12 @@ impl Lowerer {
                 return Ok(Val::Tuple(out));
             }
             Val::Never => return Ok(Val::Never),
+            // `let mut f = |..| ..`: a closure that mutates what it captures.
+            v @ (Val::Closure(_) | Val::Iter(_) | Val::View(_) | Val::Ordering(..)) => {
+                return Ok(v)
+            }
             other if declared.is_none() && !mutable => return Ok(other),
+
             other => self.materialize(other, span)?,
         };
         let name = ident.to_string();

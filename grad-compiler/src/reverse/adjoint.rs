@@ -28,7 +28,11 @@ impl Reverse<'_> {
             }
             Op::Load(place) => {
                 if self.is_active(place.root) {
-                    let elem = self.f.place_ty(place);
+                    let elem = match self.f.place_ty(place) {
+                        Ty::Opaque => self.f.ty(target).clone(),
+                        t => t,
+                    };
+
                     let dst = place.rebased(self.adj_var(place.root));
                     self.add_to_place(&mut out, dst, at, &elem);
                 }
