@@ -118,7 +118,11 @@ fn passive_integer_helpers_and_min() {
 fn let_without_a_value() {
     for x in [0.8, -0.4] {
         let (_, g) = deferred_let_grad(x);
-        let want = if x > 0.0 { (x * x).cos() * 2.0 * x } else { (-x).cos() * -1.0 };
+        let want = if x > 0.0 {
+            (x * x).cos() * 2.0 * x
+        } else {
+            (-x).cos() * -1.0
+        };
         assert_close(g, want, 1e-12, "d/dx");
     }
 }
@@ -130,8 +134,12 @@ fn for_with_a_mutable_loop_variable() {
     assert_eq!(v, for_mut(x, 3));
     // i runs 1, 2, 3: y = ((x*1 + x)*2 + x)*3 + x = 16x
     assert_close(g, 16.0, 1e-12, "d/dx");
-    assert_gradient_close(|p: &[f64]| for_mut(p[0], 3), &[x], &[g], Tolerance::default());
-
+    assert_gradient_close(
+        |p: &[f64]| for_mut(p[0], 3),
+        &[x],
+        &[g],
+        Tolerance::default(),
+    );
 }
 
 #[test]

@@ -713,7 +713,16 @@ pub fn method(name: &str) -> Option<&'static Rule> {
         .find(|r| r.name == name && matches!(r.syntax, Syntax::Method | Syntax::TupleOf(_)))
 }
 
+/// The error for a method the table does not have.
+pub fn unknown_method(name: &str) -> String {
+    format!(
+        "`{name}` is not a method the macro can differentiate: use one of {}",
+        float_method_names().join(" ")
+    )
+}
+
 /// The float methods users may call, for error messages.
+
 pub fn float_method_names() -> Vec<&'static str> {
     RULES
         .iter()

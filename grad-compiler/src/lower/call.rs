@@ -150,13 +150,7 @@ impl Lowerer {
         at: &impl quote::ToTokens,
     ) -> L<Val> {
         let Some(rule) = rules::method(name) else {
-            return self.err_at(
-                at,
-                format!(
-                    "`{name}` is not a float method the macro knows: use one of {}",
-                    rules::float_method_names().join(" ")
-                ),
-            );
+            return self.err_at(at, rules::unknown_method(name));
         };
         if rule.arity != args.len() {
             return self.err_at(

@@ -69,10 +69,35 @@ pub fn lower(src: &FnSource) -> Result<Lowered, syn::Error> {
         return Err(diag.into_error(src.sig.ident.span()));
     }
     let mut func = func;
-    match crate::infer::infer(&mut func, &mut diag) {
-        Ok(()) if diag.is_empty() => Ok(Lowered { func, sig }),
-        _ => Err(diag.into_error(src.sig.ident.span())),
+    if crate::infer::infer(&mut func, &mut diag).is_ok() {
+        check_methods(&func, &mut diag);
     }
+    if diag.is_empty() {
+        Ok(Lowered { func, sig })
+    } else {
+        Err(diag.into_error(src.sig.ident.span()))
+    }
+}
+
+/// A method call on a number is a method of the rule table, or an error that lists them
+/// (rather than rustc's complaint about a missing `_pullback` of it).
+fn check_methods(f: &Function, diag: &mut Diagnostics) {
+    crate::visit::walk(&f.body, &mut |s| {
+        if let Stmt::Assign {
+            op:
+                Op::Call(Call {
+                    callee: Callee::Method(m),
+                    args,
+                }),
+            ..
+        } = s
+        {
+            let receiver = args.first().map(|a| f.arg_ty(a));
+            if receiver.is_some_and(|t| t.is_scalar()) {
+                diag.error(m.span(), crate::rules::unknown_method(&m.to_string()));
+            }
+        }
+    });
 }
 
 /// Lowers the signature only: enough for error stubs when the body has errors.

@@ -2,18 +2,16 @@
 use grad::derive_gradient;
 
 #[derive_gradient]
-fn f(x: f64, v: &[f64]) -> f64 {
-    let _a = x.floor();
-    let _b = x % 2.0;
-    let _c = |t: f64| t * t;
+fn f(x: f64, v: &[f64], n: usize) -> f64 {
+    let _a = x.rem_euclid(2.0);
+    let _b = n << 1;
+    let _c = x as f32;
     let mut s = 0.0;
-    for e in v.iter() {
+    if let Some(e) = v.first() {
         s += *e;
     }
     println!("{s}");
-    match 1 {
-        _ => x,
-    }
+    s
 }
 
 fn main() {}

@@ -3,12 +3,12 @@ use grad::derive_gradient;
 
 #[derive_gradient]
 fn f(x: f64, w: [f64; 2], n: usize) -> f64 {
-    x.floor() * w[0] * n as f64
+    x.rem_euclid(2.0) * w[0] * n as f64
 }
 
 #[derive_gradient]
 fn g(x: f64, v: &[f64]) -> (f64, f64) {
-    (x % 2.0, v[0])
+    (x.rem_euclid(2.0), v[0])
 }
 
 fn main() {

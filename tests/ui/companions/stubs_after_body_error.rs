@@ -3,12 +3,12 @@ use grad::derive_gradient;
 
 #[derive_gradient]
 fn f(x: f64) -> f64 {
-    x.floor()
+    x.rem_euclid(2.0)
 }
 
 #[derive_gradient]
 fn g(x: f64, w: [f64; 2]) -> [f64; 2] {
-    [x % 2.0, w[0]]
+    [x.rem_euclid(2.0), w[0]]
 }
 
 fn main() {

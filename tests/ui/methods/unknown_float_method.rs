@@ -1,9 +1,9 @@
-// an unsupported method in the `f64::name(x)` form
+// a float method outside the rule table: `rem_euclid`
 use grad::derive_gradient;
 
 #[derive_gradient]
 fn f(x: f64) -> f64 {
-    f64::floor(x)
+    x.rem_euclid(2.0)
 }
 
 fn main() {}
