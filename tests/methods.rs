@@ -1,7 +1,9 @@
 //! Every float method and operator `#[derive_gradient]` supports, one annotated function each:
 //! `powi powf sqrt cbrt exp exp2 ln log2 log10 ln_1p exp_m1 sin cos tan asin acos atan atan2
-//! sinh cosh tanh abs signum max min recip mul_add hypot`, unary minus, `+ - * /`, the
-//! `f64::sin(x)` path form, and f32 versions of a handful.
+//! sinh cosh tanh abs signum max min recip mul_add hypot asinh acosh atanh log to_degrees
+//! to_radians clamp copysign floor ceil round trunc fract sin_cos`, unary minus,
+//! `+ - * / %`, the `f64::sin(x)` path form, and f32 versions of a handful.
+
 //!
 //! Each function is checked at several points inside its domain (away from kinks) against the
 //! analytic derivative (1e-12 relative for f64, 1e-5 for f32), against central finite
@@ -372,3 +374,33 @@ binary!(f32_max, f32: |x, y| { x.max(y) },
     at [(1.0, 2.0), (3.0, -1.0)]);
 binary!(f32_div, f32: |x, y| { x / y - x * y }, d = |x, y| (1.0 / y - y, -x / (y * y) - x),
     at [(1.0, 2.0), (-0.5, 3.0), (1.5, -2.5)]);
+
+// The methods added to the rule table later: inverse hyperbolic, `log(base)`, angle
+// conversions, `clamp`, `copysign`, rounding (derivative 0 between integers), `fract`,
+// `%` on floats, and `sin_cos` (a tuple of two primitives).
+unary!(asinh, f64: |x| { x.asinh() }, d = |x| 1.0 / (x * x + 1.0).sqrt(),
+    at [-2.0, 0.0, 0.7, 3.0]);
+unary!(acosh, f64: |x| { x.acosh() }, d = |x| 1.0 / (x * x - 1.0).sqrt(), at [1.2, 2.0, 5.0]);
+unary!(atanh, f64: |x| { x.atanh() }, d = |x| 1.0 / (1.0 - x * x), at [-0.8, 0.0, 0.3, 0.9]);
+binary!(log_base, f64: |x, b| { x.log(b) },
+    d = |x, b| (1.0 / (x * b.ln()), -x.ln() / (b * b.ln() * b.ln())),
+    at [(0.5, 2.0), (3.0, 10.0), (7.0, 1.5)]);
+unary!(to_degrees, f64: |x| { x.to_degrees() + x.to_radians() },
+    d = |_x| 180.0 / std::f64::consts::PI + std::f64::consts::PI / 180.0, at [-1.0, 0.5]);
+unary!(clamp_x, f64: |x| { x.clamp(-1.0, 2.0) * x },
+    d = |x| if (-1.0..=2.0).contains(&x) { 2.0 * x } else { x.clamp(-1.0, 2.0) },
+    at [-3.0, -0.5, 1.5, 4.0]);
+binary!(clamp_bounds, f64: |x, b| { (0.5 * x).clamp(b, b + 1.0) },
+    d = |x, b| if 0.5 * x < b { (0.0, 1.0) } else if 0.5 * x > b + 1.0 { (0.0, 1.0) } else { (0.5, 0.0) },
+    at [(0.0, 1.0), (3.0, 1.0), (6.0, 1.0)]);
+binary!(copysign, f64: |x, s| { x.copysign(s) * x },
+    d = |x, s| (2.0 * x * s.signum() * x.signum(), 0.0),
+    at [(1.5, 2.0), (-0.5, 3.0), (1.5, -2.0), (-2.0, -1.0)]);
+unary!(rounding, f64: |x| { x.floor() + x.ceil() * x + x.round() + x.trunc() },
+    d = |x| x.ceil(), at [-2.3, -0.4, 0.3, 1.7]);
+unary!(fract, f64: |x| { x.fract() * x }, d = |x| x.fract() + x, at [-2.3, 0.3, 1.7]);
+binary!(rem, f64: |x, y| { x % y },
+    d = |x, y| (1.0, -(x / y).trunc()),
+    at [(5.5, 2.0), (-5.5, 2.0), (7.25, -3.0), (0.3, 1.0)]);
+unary!(sin_cos, f64: |x| { let (s, c) = x.sin_cos(); s * c + s },
+    d = |x| x.cos() * x.cos() - x.sin() * x.sin() + x.cos(), at [-2.0, 0.0, 0.7]);

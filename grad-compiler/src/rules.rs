@@ -134,6 +134,14 @@ impl D {
     pub fn powf(self, e: D) -> D {
         D::apply("powf", vec![self, e])
     }
+    /// `self.trunc()`.
+    pub fn trunc(self) -> D {
+        self.m1("trunc")
+    }
+    /// `1.0.copysign(self)`: the sign of `self`, with `-0.0` negative.
+    pub fn sign_bit(self) -> D {
+        D::apply("copysign", vec![D::Lit(1.0), self])
+    }
     /// `self.powi(n)`.
     pub fn powi(self, n: D) -> D {
         D::apply("powi", vec![self, n])
@@ -282,6 +290,10 @@ fn a(args: &[D]) -> D {
 fn b(args: &[D]) -> D {
     args[1].clone()
 }
+fn args_c(args: &[D]) -> D {
+    args[2].clone()
+}
+
 fn one() -> D {
     D::Lit(1.0)
 }
@@ -363,10 +375,17 @@ pub static RULES: &[Rule] = &[
         name: "rem",
         syntax: Syntax::Binary("%"),
         arity: 2,
-        types: Types::Int,
+        types: Types::Both,
+        eval: |x| x[0] % x[1],
         eval_int: |x| x[0].checked_rem(x[1]),
-        partials: |_, _| vec![None, None],
-        domain: &[Domain::SmallInt, Domain::SmallInt],
+        // a % b = a - b trunc(a / b): 1 and -trunc(a / b) between the jumps.
+        partials: |x, _| some([one(), -(a(x) / b(x)).trunc()]),
+        singular: true,
+        domain: &[Domain::Any, Domain::NonZero],
+        kink: Some(|x| {
+            let q = x[0] / x[1];
+            q - q.round()
+        }),
         ..BASE
     },
     Rule {
@@ -477,6 +496,16 @@ pub static RULES: &[Rule] = &[
         ..BASE
     },
     Rule {
+        name: "log",
+        arity: 2,
+        eval: |x| x[0].log(x[1]),
+        // ln(a) / ln(b): d/da = 1 / (a ln b), d/db = -out / (b ln b).
+        partials: |x, out| some([one() / (a(x) * b(x).ln()), -(out / (b(x) * b(x).ln()))]),
+        singular: true,
+        domain: &[Domain::Positive, Domain::AboveOne],
+        ..BASE
+    },
+    Rule {
         name: "log2",
         eval: |x| x[0].log2(),
         partials: |x, _| some([one() / (a(x) * D::Const("LN_2"))]),
@@ -558,6 +587,24 @@ pub static RULES: &[Rule] = &[
         kink: Some(|x| if x[0] == 0.0 { x[1].max(0.0) } else { x[0] }),
         ..BASE
     },
+    Rule {
+        name: "to_degrees",
+        eval: |x| x[0].to_degrees(),
+        partials: |_, _| some([D::Lit(180.0 / std::f64::consts::PI)]),
+        ..BASE
+    },
+    Rule {
+        name: "to_radians",
+        eval: |x| x[0].to_radians(),
+        partials: |_, _| some([D::Lit(std::f64::consts::PI / 180.0)]),
+        ..BASE
+    },
+    // `x.sin_cos()` is `(x.sin(), x.cos())`: each part is the primitive it names.
+    Rule {
+        name: "sin_cos",
+        syntax: Syntax::TupleOf(&["sin", "cos"]),
+        ..BASE
+    },
     // Hyperbolic.
     Rule {
         name: "sinh",
@@ -579,6 +626,28 @@ pub static RULES: &[Rule] = &[
         name: "tanh",
         eval: |x| x[0].tanh(),
         partials: |_, out| some([one() - out.sq()]),
+        ..BASE
+    },
+    Rule {
+        name: "asinh",
+        eval: |x| x[0].asinh(),
+        partials: |x, _| some([one() / (a(x).sq() + one()).sqrt()]),
+        ..BASE
+    },
+    Rule {
+        name: "acosh",
+        eval: |x| x[0].acosh(),
+        partials: |x, _| some([one() / (a(x).sq() - one()).sqrt()]),
+        singular: true,
+        domain: &[Domain::AboveOne],
+        ..BASE
+    },
+    Rule {
+        name: "atanh",
+        eval: |x| x[0].atanh(),
+        partials: |x, _| some([one() / (one() - a(x).sq())]),
+        singular: true,
+        domain: &[Domain::Unit],
         ..BASE
     },
     // Piecewise.
@@ -632,6 +701,83 @@ pub static RULES: &[Rule] = &[
         domain: &[Domain::Any, Domain::Any],
         kink: Some(|x| x[0] - x[1]),
         conventions: &[(&[-0.5, -0.5], &[0.0, 1.0])],
+        ..BASE
+    },
+    Rule {
+        name: "clamp",
+        arity: 3,
+        types: Types::Both,
+        eval: |x| x[0].clamp(x[1], x[2]),
+        eval_int: |x| (x[1] <= x[2]).then(|| x[0].clamp(x[1], x[2])),
+        // As `clamp` computes it: below `lo` the result is `lo`, above `hi` it is `hi`,
+        // else (the bounds included) `x`.
+        partials: |x, _| {
+            let below = || a(x).lt(b(x));
+            let above = || a(x).gt(args_c(x));
+            some([
+                below().or(above()).then(zero(), one()),
+                below().then(one(), zero()),
+                below().then(zero(), above().then(one(), zero())),
+            ])
+        },
+        domain: &[Domain::Any, Domain::Any, Domain::Any],
+        kink: Some(|x| (x[0] - x[1]) * (x[0] - x[2])),
+        conventions: &[
+            (&[1.0, 1.0, 2.0], &[1.0, 0.0, 0.0]),
+            (&[2.0, 1.0, 2.0], &[1.0, 0.0, 0.0]),
+        ],
+        ..BASE
+    },
+    Rule {
+        name: "copysign",
+        arity: 2,
+        eval: |x| x[0].copysign(x[1]),
+        // |a| with the sign of b: d/da = sign(a) sign(b) (sign(0) = +1, as for `abs`).
+        partials: |x, _| {
+            some([a(x).ge(zero()).then(one(), D::Lit(-1.0)) * b(x).sign_bit()])
+                .into_iter()
+                .chain([None])
+                .collect()
+        },
+        domain: &[Domain::Any, Domain::NonZero],
+        kink: Some(|x| x[0] * x[1]),
+        conventions: &[(&[0.0, 2.0], &[1.0, 0.0])],
+        ..BASE
+    },
+    Rule {
+        name: "floor",
+        eval: |x| x[0].floor(),
+        partials: |_, _| vec![None],
+        kink: Some(|x| x[0] - x[0].round()),
+        conventions: &[(&[1.0], &[0.0])],
+        ..BASE
+    },
+    Rule {
+        name: "ceil",
+        eval: |x| x[0].ceil(),
+        partials: |_, _| vec![None],
+        kink: Some(|x| x[0] - x[0].round()),
+        ..BASE
+    },
+    Rule {
+        name: "round",
+        eval: |x| x[0].round(),
+        partials: |_, _| vec![None],
+        kink: Some(|x| x[0] - x[0].floor() - 0.5),
+        ..BASE
+    },
+    Rule {
+        name: "trunc",
+        eval: |x| x[0].trunc(),
+        partials: |_, _| vec![None],
+        kink: Some(|x| x[0] - x[0].round()),
+        ..BASE
+    },
+    Rule {
+        name: "fract",
+        eval: |x| x[0].fract(),
+        partials: |_, _| some([one()]),
+        kink: Some(|x| x[0] - x[0].round()),
         ..BASE
     },
     // Integer-only.
