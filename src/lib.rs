@@ -19,8 +19,8 @@
 //!
 //! See the README for the supported language subset and the conventions at kinks.
 
-pub use grad_macro::derive_gradient;
-pub use grad_runtime::{Float, Jacobian};
+pub use grad_macro::{derive_gradient, Differentiable};
+pub use grad_runtime::{Differentiable, Float, Jacobian};
 
 /// The runtime the generated code calls: the [`Jacobian`] type, the float trait, vector
 /// kernels and the finite-difference checker.

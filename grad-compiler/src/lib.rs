@@ -8,6 +8,8 @@
 //! (whole companion functions as IR) -> [`codegen`] (IR to Rust).
 
 pub mod cleanup;
+pub mod derive;
+
 pub mod codegen;
 pub mod companions;
 pub mod diag;
@@ -24,6 +26,7 @@ pub mod tidy;
 pub mod visit;
 pub mod wrappers;
 
+pub use derive::derive_differentiable;
 pub use expand::derive_gradient;
 
 #[cfg(any(test, feature = "testing"))]

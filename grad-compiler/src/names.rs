@@ -228,7 +228,7 @@ fn sanitize(name: &str) -> String {
 }
 
 fn is_keyword(name: &str) -> bool {
-    syn::parse_str::<syn::Ident>(name).is_err()
+    name != "self" && syn::parse_str::<syn::Ident>(name).is_err()
 }
 
 #[cfg(test)]

@@ -13,3 +13,12 @@ use proc_macro::TokenStream;
 pub fn derive_gradient(attr: TokenStream, item: TokenStream) -> TokenStream {
     grad_compiler::derive_gradient(attr.into(), item.into()).into()
 }
+
+/// `#[derive(grad::Differentiable)]`: a struct of floats, arrays, `Vec`s and other
+/// `Differentiable` structs can be a differentiated parameter or result; its gradient is a
+/// value of the same struct. Integer and `bool` fields are passed through. The struct must
+/// also be `Clone`.
+#[proc_macro_derive(Differentiable)]
+pub fn derive_differentiable(item: TokenStream) -> TokenStream {
+    grad_compiler::derive_differentiable(item.into()).into()
+}

@@ -48,8 +48,11 @@ pub trait Float:
     + SubAssign
     + MulAssign
     + DivAssign
+    + crate::Differentiable<Scalar = Self, Owned = Self>
+    + crate::AsSeed
 {
     /// The additive identity, `0.0`.
+
     fn zero() -> Self;
     /// The multiplicative identity, `1.0`.
     fn one() -> Self;

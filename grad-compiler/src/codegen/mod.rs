@@ -191,6 +191,8 @@ struct Printer<'a> {
     layout: Layout,
     defs: HashMap<VarId, &'a Op>,
     loop_vars: HashSet<VarId>,
+    /// Parameters that hold references already (`x: &[f64]`, `p: &Model`).
+    refs: HashSet<VarId>,
     krate: &'a TokenStream,
 }
 
@@ -212,12 +214,19 @@ impl<'a> Printer<'a> {
             }
             _ => {}
         });
+        let refs = f
+            .params
+            .iter()
+            .filter(|p| p.passing != Passing::Value)
+            .map(|p| p.var)
+            .collect();
         Printer {
             f,
             names: Names::new(f),
             layout,
             defs,
             loop_vars,
+            refs,
             krate,
         }
     }
@@ -352,11 +361,15 @@ impl<'a> Printer<'a> {
         P { tokens: t, prec }
     }
 
-    /// `&place` (a `&mut` buffer reborrowed as `&*x`).
+    /// `&place` (a `&mut` buffer reborrowed as `&*x`; a parameter that is a reference
+    /// already as itself).
     fn shared(&self, p: &Place) -> TokenStream {
         if p.is_var() && matches!(self.f.ty(p.root), Ty::MutRef(_)) {
             let id = self.ident(p.root);
             return quote!(&*#id);
+        }
+        if p.is_var() && self.refs.contains(&p.root) {
+            return self.ident(p.root).to_token_stream();
         }
         let t = self.place(p).tokens;
         quote!(&#t)
@@ -546,7 +559,7 @@ impl<'a> Printer<'a> {
             }
             _ => {
                 let r = match a {
-                    Atom::Var(v) if matches!(self.f.ty(*v), Ty::MutRef(_)) => quote!(&*#e),
+                    Atom::Var(v) => self.shared(&Place::var(*v)),
                     _ => quote!(&#e),
                 };
                 P::atom(quote!(#k::runtime::zero_like(#r)))
@@ -668,7 +681,12 @@ impl<'a> Printer<'a> {
             Arg::Value(x) => {
                 let ty = self.f.atom_ty(x);
                 let e = self.atom(x, true);
-                if ty.needs_clone() && matches!(x, Atom::Var(_)) && !matches!(ty, Ty::MutRef(_)) {
+                let is_ref = matches!(x, Atom::Var(v) if self.refs.contains(v));
+                if ty.needs_clone()
+                    && matches!(x, Atom::Var(_))
+                    && !matches!(ty, Ty::MutRef(_))
+                    && !is_ref
+                {
                     let b = e.at(Prec::Atom);
                     quote!(#b.clone())
                 } else {
