@@ -282,10 +282,69 @@ fn generate(
                 fname.span(),
                 "`hessian` needs a scalar result: a Hessian is the Jacobian of a gradient",
             ),
-            Some(gi) => out.extend(wrappers::second_order(&cx, &pb, gi)),
+            Some(gi) => {
+                out.extend(wrappers::second_order(&cx, &pb, gi));
+                out.extend(second_order_checks(l));
+            }
         }
     }
+    out.extend(order_marker(&cx));
     Some(out)
+}
+
+/// `__grad_order_f`: how many orders of derivative companions `f` has (1, or 2 with
+/// `hessian`), so that the Hessians of its callers can check it at compile time.
+fn order_marker(cx: &Ctx) -> TokenStream {
+    let name = marker_name(&cx.src.sig.ident);
+    let vis = cx.vis();
+    let order: u8 = if cx.options.hessian { 2 } else { 1 };
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals, dead_code)]
+        #vis const #name: u8 = #order;
+    }
+}
+
+fn marker_name(f: &syn::Ident) -> syn::Ident {
+    format_ident!("__grad_order_{}", f, span = f.span())
+}
+
+/// For a function with `hessian`: a compile-time check, at each call of another function,
+/// that the callee has its second-order companions, with an error that says what to add.
+fn second_order_checks(l: &Lowered) -> TokenStream {
+    let mut out = TokenStream::new();
+    let mut seen = std::collections::HashSet::new();
+    crate::visit::walk(&l.func.body, &mut |s| {
+        let Stmt::Assign {
+            op: Op::Call(call), ..
+        } = s
+        else {
+            return;
+        };
+        let Callee::Path(path) = &call.callee else {
+            return;
+        };
+        let Some(last) = path.segments.last() else {
+            return;
+        };
+        if !seen.insert(last.ident.to_string()) {
+            return;
+        }
+        let mut marker = path.clone();
+        if let Some(seg) = marker.segments.last_mut() {
+            seg.ident = marker_name(&seg.ident);
+            seg.arguments = syn::PathArguments::None;
+        }
+        let msg = format!(
+            "`{}` has no second-order companions: write `#[derive_gradient(hessian)]` on it",
+            last.ident
+        );
+        let span = last.ident.span();
+        out.extend(quote::quote_spanned! {span=>
+            const _: () = ::core::assert!(#marker >= 2, #msg);
+        });
+    });
+    out
 }
 
 /// Companions with the right signatures and `unreachable!()` bodies, from the signature

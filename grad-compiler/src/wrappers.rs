@@ -362,6 +362,7 @@ fn hvp_wrapper(cx: &Ctx, into: &Companion) -> Companion {
     let mut f = base(l);
     let mut args: Vec<Arg> = user_args(&f);
     // The direction parameters, as `f_hvp_into` has them.
+    let mut directions = Vec::new();
     for p in into.func.params.iter().filter(|p| {
         matches!(
             into.func.var(p.var).origin,
@@ -375,7 +376,7 @@ fn hvp_wrapper(cx: &Ctx, into: &Companion) -> Companion {
             passing: p.passing.clone(),
             written: p.written.clone(),
         });
-        args.push(Arg::Value(Atom::Var(v)));
+        directions.push(Arg::Value(Atom::Var(v)));
     }
     let mut grads = Vec::new();
     let mut hvs = Vec::new();
@@ -399,9 +400,11 @@ fn hvp_wrapper(cx: &Ctx, into: &Companion) -> Companion {
             out.push(g);
         }
     }
-    for g in grads.iter().chain(&hvs) {
-        args.push(Arg::MutRef(Place::var(*g)));
-    }
+    // f_hvp_into(params.., grad_p.., v_p.., hv_p..): forward mode's order, the gradient's
+    // parameters then their tangents.
+    args.extend(grads.iter().map(|g| Arg::MutRef(Place::var(*g))));
+    args.extend(directions);
+    args.extend(hvs.iter().map(|h| Arg::MutRef(Place::var(*h))));
     let result = f.returns[0];
     let value = f.add_var(
         Binder::Value.base(),
@@ -492,9 +495,10 @@ fn hessian(cx: &Ctx) -> TokenStream {
             _ => quote!(#d.clone()),
         })
         .collect();
-    let mut extra = dir_args;
-    extra.extend(grads.iter().map(|g| quote!(&mut #g)));
+    let mut extra: Vec<TokenStream> = grads.iter().map(|g| quote!(&mut #g)).collect();
+    extra.extend(dir_args);
     extra.extend(hvs.iter().map(|h| quote!(&mut #h)));
+
     let hvp_into = call(cx, "hvp_into", &extra);
     let grad_into = call(
         cx,

@@ -29,6 +29,11 @@ use crate::{kernels, Float};
 /// The updates follow the derivative convention that a zero factor gives zero:
 /// `add_scaled` adds nothing for a zero `alpha` or a zero element, and `scale` keeps zeros
 /// zero, even where the other factor is infinite or NaN.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not `Differentiable`, so it cannot be differentiated",
+    label = "a value of this type is differentiated here",
+    note = "derive it for a struct of floats: `#[derive(Clone, grad::Differentiable)]`, or leave the parameter out with `#[derive_gradient(wrt(..))]`"
+)]
 pub trait Differentiable {
     /// The float type every float of the value has.
     type Scalar: Float;

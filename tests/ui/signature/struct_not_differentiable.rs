@@ -1,4 +1,4 @@
-// a method taking `self`
+// a method of a struct without `#[derive(grad::Differentiable)]`
 use grad::derive_gradient;
 
 struct Model {

@@ -1,0 +1,313 @@
+//! Source text compiled to IR the way the macro compiles it: every function of a library is
+//! lowered and given its companions with the same builders, options and order as
+//! [`crate::expand`] (`pullback`, `pushforward`, `grad_into` and the `grad` wrapper for a
+//! scalar result, and with `hessian` `pullback_pushforward`, `hvp_into` and `hvp`), so the
+//! evaluator runs what code generation would print.
+
+use super::eval::Registry;
+use crate::companions::{self, Companion};
+use crate::diag::Diagnostics;
+use crate::expand::Ctx;
+use crate::ir::*;
+use crate::lower::{self, FnSource, Lowered, ResultKind};
+use crate::names::Binder;
+use crate::options::{self, Options};
+use crate::shape::Ty;
+use crate::wrappers;
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+
+/// One function compiled: its IR and every companion's.
+pub struct Compiled {
+    /// The function's name.
+    pub name: String,
+    /// The lowered function.
+    pub lowered: Lowered,
+    /// Its `#[derive_gradient(..)]` options.
+    pub options: Options,
+    /// The differentiated parameters (`wrt(..)` or every float parameter).
+    pub wrt: Vec<VarId>,
+    /// Whether the result is a scalar (it has a gradient).
+    pub scalar: bool,
+    /// The companions and IR wrappers by suffix: `pullback`, `pushforward`, `grad_into`,
+    /// `grad`, `pullback_pushforward`, `hvp_into`, `hvp`.
+    pub companions: Vec<(&'static str, Function)>,
+    /// What the companions could not differentiate: the macro's errors.
+    pub errors: Vec<String>,
+}
+
+impl Compiled {
+    /// The companion with this suffix.
+    pub fn companion(&self, suffix: &str) -> Option<&Function> {
+        self.companions
+            .iter()
+            .find(|(s, _)| *s == suffix)
+            .map(|(_, f)| f)
+    }
+
+    /// Adds the function and its companions to `reg` (`f`, `f_pullback`, ...).
+    pub fn register(&self, reg: &mut Registry) {
+        reg.insert(self.name.clone(), self.lowered.func.clone());
+        for (suffix, f) in &self.companions {
+            reg.insert(format!("{}_{suffix}", self.name), f.clone());
+        }
+    }
+}
+
+/// Compiles every function of `src` (functions carrying `#[derive_gradient(..)]`, or none),
+/// in order, and registers them all.
+pub fn compile_library(src: &str) -> Result<(Vec<Compiled>, Registry), String> {
+    let file: syn::File = syn::parse_str(src).map_err(|e| format!("does not parse: {e}"))?;
+    let mut out = Vec::new();
+    let mut reg = Registry::new();
+    for item in &file.items {
+        let syn::Item::Fn(f) = item else {
+            return Err("only functions are compiled".into());
+        };
+        let c = compile_fn(f)?;
+        c.register(&mut reg);
+        out.push(c);
+    }
+    Ok((out, reg))
+}
+
+/// The tokens inside `#[derive_gradient(..)]`, and the other attributes.
+fn split_attrs(attrs: &[syn::Attribute]) -> (TokenStream, Vec<syn::Attribute>) {
+    let mut ours = TokenStream::new();
+    let mut rest = Vec::new();
+    for a in attrs {
+        let is_ours = a
+            .path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "derive_gradient");
+        match (&a.meta, is_ours) {
+            (syn::Meta::List(l), true) => ours = l.tokens.clone(),
+            (_, true) => {}
+            _ => rest.push(a.clone()),
+        }
+    }
+    (ours, rest)
+}
+
+/// Compiles one function as [`crate::expand::derive_gradient`] does; an error is the
+/// macro's error messages.
+pub fn compile_fn(item: &syn::ItemFn) -> Result<Compiled, String> {
+    let (attr, attrs) = split_attrs(&item.attrs);
+    let mut diag = Diagnostics::default();
+    let options = options::parse(attr, &mut diag);
+    let src = FnSource {
+        attrs: &attrs,
+        vis: &item.vis,
+        sig: &item.sig,
+        block: &item.block,
+        is_method: false,
+    };
+    let lowered = lower::lower(&src).map_err(|e| errors_of(&e))?;
+    if !diag.is_empty() {
+        return Err(errors_of(&diag.into_error(Span::call_site())));
+    }
+    let wrt = wrt(&options, &lowered)?;
+    let scalar = lowered.sig.result.kind == ResultKind::Scalar;
+    let mut c = Compiled {
+        name: lowered.sig.ident.to_string(),
+        lowered,
+        options,
+        wrt,
+        scalar,
+        companions: Vec::new(),
+        errors: Vec::new(),
+    };
+    companions_of(&mut c, &src);
+    Ok(c)
+}
+
+fn errors_of(e: &syn::Error) -> String {
+    e.clone()
+        .into_iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The differentiated parameters, as `expand` finds them.
+fn wrt(options: &Options, l: &Lowered) -> Result<Vec<VarId>, String> {
+    let floats = companions::float_params(l);
+    let Some(names) = &options.wrt else {
+        if floats.is_empty() {
+            return Err("no float parameter".into());
+        }
+        return Ok(floats);
+    };
+    for n in names {
+        let found = floats.iter().any(|p| l.func.var(*p).name == n.to_string());
+        if !found {
+            return Err(format!("`wrt` names `{n}`, not a float parameter"));
+        }
+    }
+    Ok(floats
+        .into_iter()
+        .filter(|p| names.iter().any(|n| l.func.var(*p).name == n.to_string()))
+        .collect())
+}
+
+/// Builds the companions in `expand`'s order.
+fn companions_of(c: &mut Compiled, src: &FnSource) {
+    let reassociate = !c.options.strict;
+    let l = &c.lowered;
+    let cx = Ctx {
+        options: &c.options,
+        lowered: l,
+        src,
+        krate: c.options.krate.to_token_stream(),
+        wrt: c.wrt.clone(),
+    };
+    let mut out: Vec<Companion> = Vec::new();
+    let pb = companions::pullback(l, reassociate);
+    let pf = companions::pushforward(l);
+    let mut second = Vec::new();
+    if c.scalar {
+        let gi = companions::grad_into(l, &c.wrt, reassociate);
+        let grad = wrappers::grad(&cx, &gi);
+        if c.options.hessian {
+            second = second_order(&cx, &pb, &gi);
+        }
+        out.extend([pb, pf, gi, grad]);
+    } else {
+        out.extend([pb, pf]);
+    }
+    out.extend(second);
+    for comp in out {
+        c.errors.extend(comp.errors);
+        c.companions.push((comp.suffix, comp.func));
+    }
+}
+
+/// `f_pullback_pushforward`, `f_hvp_into` and `f_hvp`, as [`wrappers::second_order`]
+/// builds them.
+fn second_order(cx: &Ctx, pb: &Companion, gi: &Companion) -> Vec<Companion> {
+    let floats: Vec<VarId> = pb
+        .func
+        .params
+        .iter()
+        .map(|p| p.var)
+        .filter(|v| pb.func.ty(*v).carries_derivative())
+        .collect();
+    let pbpf = companions::pushforward_of(
+        pb,
+        "pullback_pushforward",
+        &floats,
+        Binder::Tangent,
+        Binder::Tangent,
+        true,
+    );
+    let mut inputs: Vec<VarId> = cx.wrt.clone();
+    inputs.extend(
+        gi.func
+            .params
+            .iter()
+            .filter(|p| p.passing == Passing::MutRef)
+            .map(|p| p.var),
+    );
+    let hvp_into = companions::pushforward_of(
+        gi,
+        "hvp_into",
+        &inputs,
+        Binder::Direction,
+        Binder::HessianVector,
+        false,
+    );
+    let hvp = hvp_wrapper(cx, &hvp_into);
+    vec![pbpf, hvp_into, hvp]
+}
+
+/// `f_hvp`: a copy of the private `wrappers::hvp_wrapper` (the IR wrapper is not public, so
+/// the tests rebuild it the same way: zeroed gradient and product buffers, filled by
+/// `f_hvp_into`).
+fn hvp_wrapper(cx: &Ctx, into: &Companion) -> Companion {
+    let l = cx.lowered;
+    let mut f = l.func.clone();
+    f.body = Vec::new();
+    let mut args: Vec<Arg> = f
+        .params
+        .iter()
+        .map(|p| Arg::Value(Atom::Var(p.var)))
+        .collect();
+    for p in into.func.params.iter().filter(|p| {
+        matches!(
+            into.func.var(p.var).origin,
+            Origin::Made(Binder::Direction, _)
+        )
+    }) {
+        let var = into.func.var(p.var).clone();
+        let v = f.add_var(var.name, var.ty, var.span, var.origin);
+        f.params.push(Param {
+            var: v,
+            passing: p.passing.clone(),
+            written: p.written.clone(),
+        });
+        args.push(Arg::Value(Atom::Var(v)));
+    }
+    let mut outs = Vec::new();
+    for binder in [Binder::Gradient, Binder::HessianVector] {
+        let mut group = Vec::new();
+        for &p in &cx.wrt {
+            let ty = f.ty(p).derivative();
+            let g = f.add_var(
+                binder.name(&f.var(p).name),
+                ty,
+                f.var(p).span,
+                Origin::Made(binder, Some(p)),
+            );
+            f.body.push(Stmt::Assign {
+                target: g,
+                op: Op::ZeroLike(Atom::Var(p)),
+                span: Span::call_site(),
+            });
+            group.push(g);
+        }
+        outs.push(group);
+    }
+    for g in outs.iter().flatten() {
+        args.push(Arg::MutRef(Place::var(*g)));
+    }
+    let result = f.returns[0];
+    let value = f.add_var(
+        Binder::Value.base(),
+        f.ty(result).clone(),
+        Span::call_site(),
+        Origin::Made(Binder::Value, None),
+    );
+    f.body.push(Stmt::Sweep(Sweep::Call {
+        target: Some(value),
+        call: Call {
+            callee: companions::companion_callee(l, "hvp_into"),
+            args,
+        },
+    }));
+    let mut returns = vec![value];
+    for group in &outs {
+        returns.push(tuple_of(&mut f, group));
+    }
+    f.returns = returns;
+    Companion {
+        suffix: "hvp",
+        func: f,
+        errors: Vec::new(),
+    }
+}
+
+/// The variables as one value: itself when one, a tuple otherwise.
+fn tuple_of(f: &mut Function, vars: &[VarId]) -> VarId {
+    if vars.len() == 1 {
+        return vars[0];
+    }
+    let ty = Ty::Tuple(vars.iter().map(|v| f.ty(*v).clone()).collect());
+    let t = f.add_var("", ty, Span::call_site(), Origin::Temp);
+    f.body.push(Stmt::Assign {
+        target: t,
+        op: Op::Tuple(vars.iter().map(|v| Atom::Var(*v)).collect()),
+        span: Span::call_site(),
+    });
+    t
+}
