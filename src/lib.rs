@@ -19,7 +19,15 @@
 //!
 //! See the README for the supported language subset and the conventions at kinks.
 
-pub use grad_macro::{derive_gradient, Differentiable};
+pub use grad_macro::{check_rule, custom_gradient, derive_gradient, Differentiable};
+
+/// `x` with a zero derivative: inside a differentiated function, the value is used as a
+/// constant (like `jax.lax.stop_gradient`); elsewhere it is `x`.
+#[inline(always)]
+pub fn no_grad<T>(x: T) -> T {
+    x
+}
+
 pub use grad_runtime::{Differentiable, Float, Jacobian};
 
 /// The runtime the generated code calls: the [`Jacobian`] type, the float trait, vector

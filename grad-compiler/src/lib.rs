@@ -12,6 +12,7 @@ pub mod derive;
 
 pub mod codegen;
 pub mod companions;
+pub mod custom;
 pub mod diag;
 pub mod expand;
 pub mod forward;
@@ -26,7 +27,9 @@ pub mod tidy;
 pub mod visit;
 pub mod wrappers;
 
+pub use custom::{check_rule, custom_gradient};
 pub use derive::derive_differentiable;
+
 pub use expand::derive_gradient;
 
 #[cfg(any(test, feature = "testing"))]

@@ -22,3 +22,20 @@ pub fn derive_gradient(attr: TokenStream, item: TokenStream) -> TokenStream {
 pub fn derive_differentiable(item: TokenStream) -> TokenStream {
     grad_compiler::derive_differentiable(item.into()).into()
 }
+
+/// `#[custom_gradient(x = EXPR, ..)]` on a scalar function of scalars: its derivative given
+/// by hand (each `EXPR` is the partial derivative with respect to that parameter, in terms
+/// of the parameters and `value`, the function's result). It emits the same first-order
+/// companions as `#[derive_gradient]`, so annotated functions can call it.
+#[proc_macro_attribute]
+pub fn custom_gradient(attr: TokenStream, item: TokenStream) -> TokenStream {
+    grad_compiler::custom_gradient(attr.into(), item.into()).into()
+}
+
+/// `check_rule!(f, a, b)`: checks `f_grad(a, b)` (a custom rule's, or any annotated
+/// function's of scalars) against central finite differences of `f` at `(a, b)`; panics with
+/// the worst component if they disagree.
+#[proc_macro]
+pub fn check_rule(input: TokenStream) -> TokenStream {
+    grad_compiler::check_rule(input.into()).into()
+}

@@ -1,1 +1,1641 @@
-//! gen
+//! The random-program generator: Rust source text of functions in the language the macro
+//! accepts, so the property tests go through the real lowering.
+//!
+//! A [`Program`] is a small library: helper functions (annotated, called by what follows)
+//! and a main function
+//! `fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> R`
+//! with `R` one of `f64`, `[f64; 2]`, `(f64, f64)`, `Vec<f64>`; the inputs satisfy
+//! `a.len() == n >= 1`, `idx.len() == 4` and `idx[k] < n`. Bodies use every float primitive
+//! of [`crate::rules::RULES`] (methods, the `f64::name(x)` form, operators), with operands
+//! drawn by each rule's [`Domain`] (`x.abs() + 0.5` for a positive one); `let`/`let mut`
+//! chains and shadowing; `if`/`else` on comparisons with `&&`, `||`, `!`; `for` loops over
+//! ranges with sum-reductions and carried state; `while` loops with a counter and a
+//! data-dependent condition; `loop` with `break`; `continue`, `break` and `return` inside
+//! loops and nested `if`s; `match` on integers with ranges and `_`; local arrays and `vec!`s
+//! with element updates; iterator chains (`map`, `sum`, `zip`, `enumerate`, `fold`,
+//! `collect`); closures bound with `let` and called; tuples and `.0`; calls of the helpers;
+//! float-dependent indices (`(x.abs() * 2.0) as usize % n`). Some identifiers are the names
+//! the generated code uses ([`Binder::example`], `t1`, `adj_x0`), so name capture shows.
+//!
+//! Everything is deterministic from a seed ([`Rng`], xorshift). Bodies are kept as trees of
+//! [`Node`]s so a failing program can be minimised by dropping statements.
+
+use crate::names::Binder;
+use crate::rules::{Domain, Prim, Syntax, Types};
+
+/// A small deterministic random number generator (xorshift64*).
+#[derive(Clone, Debug)]
+pub struct Rng {
+    state: u64,
+}
+
+impl Rng {
+    /// A generator seeded with `seed` (any value, 0 included).
+    pub fn new(seed: u64) -> Rng {
+        // splitmix64 of the seed: nearby seeds give unrelated streams.
+        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        Rng {
+            state: (z ^ (z >> 31)) | 1,
+        }
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.state;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.state = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next_u64() % n as u64) as usize
+        }
+    }
+
+    /// `true` with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        self.unit() < p
+    }
+
+    /// A float in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A float in `[lo, hi)`.
+    pub fn float(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.unit()
+    }
+
+    /// One of `xs` (which must not be empty).
+    pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        &xs[self.below(xs.len())]
+    }
+}
+
+/// A statement of a generated body: a line, or a construct with nested bodies.
+#[derive(Clone, Debug)]
+pub enum Node {
+    /// A whole statement on one line.
+    Line(String),
+    /// `head0 { body0 } head1 { body1 } .. end`: each part is a header (`if c {`,
+    /// `} else {`) and the statements after it.
+    Nested {
+        /// The headers and their bodies.
+        parts: Vec<(String, Vec<Node>)>,
+        /// What closes the construct (`}` or `};`).
+        end: String,
+    },
+}
+
+/// A generated function.
+#[derive(Clone, Debug)]
+pub struct FnDef {
+    /// The attribute's arguments (`hessian`, `wrt(x0)`, or nothing).
+    pub attr: String,
+    /// Its name.
+    pub name: String,
+    /// Its parameters, as `name: type`.
+    pub params: Vec<String>,
+    /// Its result type.
+    pub ret: String,
+    /// Its statements.
+    pub body: Vec<Node>,
+    /// Its final expression.
+    pub tail: String,
+}
+
+/// The result type of a generated function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ret {
+    /// `f64`.
+    Scalar,
+    /// `[f64; 2]`.
+    Array,
+    /// `(f64, f64)`.
+    Tuple,
+    /// `Vec<f64>`.
+    Vec,
+}
+
+impl Ret {
+    fn written(self) -> &'static str {
+        match self {
+            Ret::Scalar => "f64",
+            Ret::Array => "[f64; 2]",
+            Ret::Tuple => "(f64, f64)",
+            Ret::Vec => "Vec<f64>",
+        }
+    }
+}
+
+/// A generated library: helpers, then the main function.
+#[derive(Clone, Debug)]
+pub struct Program {
+    /// The helpers, callees first.
+    pub helpers: Vec<FnDef>,
+    /// The main function (its parameters are [`MAIN_PARAMS`], maybe renamed).
+    pub main: FnDef,
+    /// The main function's parameter names, in [`MAIN_PARAMS`] order.
+    pub names: Vec<String>,
+    /// The main function's result type.
+    pub ret: Ret,
+    /// Whether the main function has `hessian`.
+    pub hessian: bool,
+}
+
+/// The main function's parameters: three floats, a slice, an array, a count, indices.
+pub const MAIN_PARAMS: [(&str, &str); 7] = [
+    ("x0", "f64"),
+    ("x1", "f64"),
+    ("x2", "f64"),
+    ("a", "&[f64]"),
+    ("b", "[f64; 3]"),
+    ("n", "usize"),
+    ("idx", "&[usize]"),
+];
+
+/// The length of `idx`.
+pub const IDX_LEN: usize = 4;
+
+impl FnDef {
+    /// The function's source.
+    pub fn source(&self) -> String {
+        let mut out = String::new();
+        if self.attr.is_empty() {
+            out.push_str("#[derive_gradient]\n");
+        } else {
+            out.push_str(&format!("#[derive_gradient({})]\n", self.attr));
+        }
+        out.push_str(&format!(
+            "fn {}({}) -> {} {{\n",
+            self.name,
+            self.params.join(", "),
+            self.ret
+        ));
+        write_nodes(&self.body, 1, &mut out);
+        out.push_str(&format!("    {}\n}}\n", self.tail));
+        out
+    }
+}
+
+fn write_nodes(nodes: &[Node], depth: usize, out: &mut String) {
+    let pad = "    ".repeat(depth);
+    for n in nodes {
+        match n {
+            Node::Line(s) => out.push_str(&format!("{pad}{s}\n")),
+            Node::Nested { parts, end } => {
+                for (head, body) in parts {
+                    out.push_str(&format!("{pad}{head}\n"));
+                    write_nodes(body, depth + 1, out);
+                }
+                out.push_str(&format!("{pad}{end}\n"));
+            }
+        }
+    }
+}
+
+impl Program {
+    /// The whole library's source, helpers first.
+    pub fn source(&self) -> String {
+        let mut out = String::new();
+        for h in &self.helpers {
+            out.push_str(&h.source());
+            out.push('\n');
+        }
+        out.push_str(&self.main.source());
+        out
+    }
+
+    /// Smaller programs: each with one statement (anywhere, nested ones too) or one unused
+    /// helper removed. For minimising a failure.
+    pub fn smaller(&self) -> Vec<Program> {
+        let mut out = Vec::new();
+        for i in 0..self.helpers.len() {
+            let mut p = self.clone();
+            p.helpers.remove(i);
+            out.push(p);
+        }
+        for variant in without_one(&self.main.body) {
+            let mut p = self.clone();
+            p.main.body = variant;
+            out.push(p);
+        }
+        for (h, def) in self.helpers.iter().enumerate() {
+            for variant in without_one(&def.body) {
+                let mut p = self.clone();
+                p.helpers[h].body = variant;
+                out.push(p);
+            }
+        }
+        out
+    }
+}
+
+/// Every copy of `nodes` with one statement removed (at any depth).
+fn without_one(nodes: &[Node]) -> Vec<Vec<Node>> {
+    let mut out = Vec::new();
+    for i in 0..nodes.len() {
+        let mut v = nodes.to_vec();
+        v.remove(i);
+        out.push(v);
+        if let Node::Nested { parts, end } = &nodes[i] {
+            for (k, (_, body)) in parts.iter().enumerate() {
+                for inner in without_one(body) {
+                    let mut parts2 = parts.clone();
+                    parts2[k].1 = inner;
+                    let mut v = nodes.to_vec();
+                    v[i] = Node::Nested {
+                        parts: parts2,
+                        end: end.clone(),
+                    };
+                    out.push(v);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// How long a sequence is: what an index into it must stay below.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Len {
+    /// `n` (`a`, `vec![..; n]`, `a.to_vec()`).
+    N,
+    /// 3 (`b`, `[..; 3]`).
+    Three,
+    /// 2 (a helper's `[f64; 2]` result).
+    Two,
+}
+
+impl Len {
+    fn min(self) -> usize {
+        match self {
+            Len::N => 1,
+            Len::Three => 3,
+            Len::Two => 2,
+        }
+    }
+}
+
+/// A float sequence in scope.
+#[derive(Clone, Debug)]
+struct SeqVar {
+    name: String,
+    len: Len,
+    mutable: bool,
+}
+
+/// An integer in scope and the length it is known to stay below.
+#[derive(Clone, Debug)]
+struct IntVar {
+    name: String,
+    below: Option<Len>,
+}
+
+/// A float in scope.
+#[derive(Clone, Debug)]
+struct FloatVar {
+    name: String,
+    mutable: bool,
+}
+
+/// What is in scope.
+#[derive(Clone, Debug, Default)]
+struct Scope {
+    floats: Vec<FloatVar>,
+    ints: Vec<IntVar>,
+    seqs: Vec<SeqVar>,
+    tuples: Vec<String>,
+    closures: Vec<(String, usize)>,
+    /// `idx`, when in scope.
+    idx: Option<String>,
+    /// `n`, when in scope.
+    n: Option<String>,
+}
+
+/// A parameter kind of a helper.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PKind {
+    Float,
+    Slice,
+    Array3,
+    Count,
+}
+
+/// A helper's signature, for calls.
+#[derive(Clone, Debug)]
+struct Helper {
+    name: String,
+    params: Vec<PKind>,
+    ret: Ret,
+}
+
+/// An expression and whether it is made of literals only (then its type is an ambiguous
+/// `{float}` for rustc: no method calls on it, and a type on its `let`).
+#[derive(Clone, Debug)]
+struct E {
+    s: String,
+    lit: bool,
+}
+
+impl E {
+    fn var(s: impl Into<String>) -> E {
+        E {
+            s: s.into(),
+            lit: false,
+        }
+    }
+}
+
+/// The enclosing loop, for `break` and `continue`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LoopKind {
+    /// A `for` loop or a `while`/`loop` whose counter steps first: both may `continue`.
+    Any,
+}
+
+/// Float literals.
+const LITS: [&str; 9] = [
+    "0.5", "1.0", "2.0", "1.5", "0.25", "3.0", "0.75", "1.25", "0.1",
+];
+/// Named constants.
+const CONSTS: [&str; 6] = [
+    "std::f64::consts::PI",
+    "std::f64::consts::E",
+    "core::f64::consts::LN_2",
+    "std::f64::consts::FRAC_1_SQRT_2",
+    "f64::EPSILON",
+    "std::f64::consts::SQRT_2",
+];
+
+/// How big a program gets.
+const EXPR_DEPTH: usize = 3;
+const BLOCK_DEPTH: usize = 2;
+
+/// The generator's state for one function.
+struct Gen<'r> {
+    rng: &'r mut Rng,
+    scope: Scope,
+    /// Names used anywhere in the program (every name is fresh).
+    used: Vec<String>,
+    /// Names of the parameters (for `adj_` + name locals).
+    params: Vec<String>,
+    helpers: Vec<Helper>,
+    loops: Vec<LoopKind>,
+    ret: Ret,
+    /// Statement nesting depth.
+    depth: usize,
+    counter: usize,
+}
+
+impl Gen<'_> {
+    fn fresh(&mut self, plain: &str) -> String {
+        // Sometimes a name the generated code uses itself.
+        if self.rng.chance(0.3) {
+            let candidates = self.capture_names();
+            let c = self.rng.pick(&candidates).clone();
+            if !self.used.contains(&c) {
+                self.used.push(c.clone());
+                return c;
+            }
+        }
+        loop {
+            self.counter += 1;
+            let s = format!("{plain}{}", self.counter);
+            if !self.used.contains(&s) {
+                self.used.push(s.clone());
+                return s;
+            }
+        }
+    }
+
+    /// Names the generated code introduces: the binders' examples, numbered temporaries,
+    /// and binder names of this function's parameters (`adj_x0`).
+    fn capture_names(&mut self) -> Vec<String> {
+        let mut out: Vec<String> = Binder::ALL.iter().map(|b| b.example()).collect();
+        out.extend(["t1", "t2", "t3"].map(String::from));
+        if !self.params.is_empty() {
+            let p = self.rng.pick(&self.params).clone();
+            let b = *self.rng.pick(Binder::ALL);
+            out.push(b.name(&p));
+        }
+        out
+    }
+
+    // ----- expressions ---------------------------------------------------------------------
+
+    fn lit(&mut self) -> E {
+        E {
+            s: self.rng.pick(&LITS).to_string(),
+            lit: true,
+        }
+    }
+
+    /// A float leaf: a variable, a literal, a constant, an element, a cast, a tuple field.
+    fn leaf(&mut self) -> E {
+        loop {
+            match self.rng.below(12) {
+                0..=4 if !self.scope.floats.is_empty() => {
+                    let v = self.rng.pick(&self.scope.floats).name.clone();
+                    return E::var(v);
+                }
+                5 => return self.lit(),
+                6 if self.rng.chance(0.3) => {
+                    return E {
+                        s: self.rng.pick(&CONSTS).to_string(),
+                        lit: true,
+                    }
+                }
+                7 | 8 if !self.scope.seqs.is_empty() => {
+                    let s = self.rng.pick(&self.scope.seqs).clone();
+                    let i = self.index(s.len);
+                    return E::var(format!("{}[{i}]", s.name));
+                }
+                9 if !self.scope.ints.is_empty() || self.scope.n.is_some() => {
+                    let i = self.uint();
+                    return E::var(format!("({i} as f64)"));
+                }
+                10 if !self.scope.tuples.is_empty() => {
+                    let t = self.rng.pick(&self.scope.tuples).clone();
+                    return E::var(format!("{t}.{}", self.rng.below(2)));
+                }
+                11 if !self.scope.closures.is_empty() && self.depth < 3 => {
+                    let (c, arity) = self.rng.pick(&self.scope.closures).clone();
+                    let args: Vec<String> = (0..arity).map(|_| self.leaf().s).collect();
+                    return E::var(format!("{c}({})", args.join(", ")));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A float expression of at most `depth` levels of operations.
+    fn expr(&mut self, depth: usize) -> E {
+        if depth == 0 || self.rng.chance(0.25) {
+            return self.leaf();
+        }
+        let d = depth - 1;
+        match self.rng.below(20) {
+            0..=7 => self.prim(d),
+            8..=10 => {
+                let (x, y) = (self.expr(d), self.expr(d));
+                let op = *self.rng.pick(&["+", "-", "*", "+", "*"]);
+                E {
+                    s: format!("({} {op} {})", x.s, y.s),
+                    lit: x.lit && y.lit,
+                }
+            }
+            11 => {
+                let x = self.expr(d);
+                E {
+                    s: format!("(-{})", x.s),
+                    lit: x.lit,
+                }
+            }
+            12 => {
+                let c = self.cond(d);
+                let (x, y) = (self.expr(d), self.expr(d));
+                E::var(format!("(if {c} {{ {} }} else {{ {} }})", x.s, y.s))
+            }
+            13 => self.block_expr(d),
+            14 => self.iter_expr(d),
+            15 if !self.helpers.is_empty() => self.call_expr(d),
+            16 => self.match_expr(d),
+            _ => self.prim(d),
+        }
+    }
+
+    /// A float expression that is never literals only.
+    fn var_expr(&mut self, depth: usize) -> E {
+        for _ in 0..8 {
+            let e = self.expr(depth);
+            if !e.lit {
+                return e;
+            }
+        }
+        match self.scope.floats.first() {
+            Some(v) => E::var(v.name.clone()),
+            None => E::var("1.0_f64"),
+        }
+    }
+
+    /// A primitive of the rule table applied to operands drawn from its domains.
+    fn prim(&mut self, d: usize) -> E {
+        let prims: Vec<Prim> = Prim::all()
+            .filter(|p| {
+                let r = p.rule();
+                r.syntax != Syntax::Runtime && r.types != Types::Int
+            })
+            .collect();
+        let p = *self.rng.pick(&prims);
+        let r = p.rule();
+        let args: Vec<E> = r.domain.iter().map(|dom| self.operand(*dom, d)).collect();
+        let lit = args.iter().all(|a| a.lit);
+        let s = match r.syntax {
+            Syntax::Binary(op) => format!("({} {op} {})", args[0].s, args[1].s),
+            Syntax::Negate => format!("(-{})", args[0].s),
+            Syntax::Method | Syntax::TupleOf(_) => {
+                let field = match r.syntax {
+                    Syntax::TupleOf(_) => ".0",
+                    _ => "",
+                };
+                let rest: Vec<&str> = args[1..].iter().map(|a| a.s.as_str()).collect();
+                if args[0].lit || self.rng.chance(0.15) {
+                    let all: Vec<&str> = args.iter().map(|a| a.s.as_str()).collect();
+                    format!("f64::{}({}){field}", r.name, all.join(", "))
+                } else {
+                    format!("{}.{}({}){field}", args[0].s, r.name, rest.join(", "))
+                }
+            }
+            Syntax::Runtime => unreachable!("filtered out"),
+        };
+        E { s, lit }
+    }
+
+    /// An operand in `dom`.
+    fn operand(&mut self, dom: Domain, d: usize) -> E {
+        let e = self.expr(d);
+        let s = match dom {
+            Domain::Any => return e,
+            Domain::Positive => match self.rng.below(3) {
+                0 => format!("({}.abs() + 0.5)", recv(&e)),
+                1 => format!("({} * {} + 0.25)", e.s, e.s),
+                _ => format!("({}.abs() + 0.1)", recv(&e)),
+            },
+            Domain::Unit => match self.rng.below(2) {
+                0 => format!("({}.tanh() * 0.9)", recv(&e)),
+                _ => format!("({}.sin() * 0.8)", recv(&e)),
+            },
+            Domain::AboveOne => format!("({} * {} + 1.25)", e.s, e.s),
+            Domain::SmallInt => {
+                if self.rng.chance(0.2) && !self.scope.ints.is_empty() {
+                    let i = self.rng.pick(&self.scope.ints).name.clone();
+                    return E::var(format!("(({i} % 4) as i32)"));
+                }
+                return E {
+                    s: self
+                        .rng
+                        .pick(&["0", "1", "2", "3", "4", "-1", "-2", "2"])
+                        .to_string(),
+                    lit: true,
+                };
+            }
+            Domain::NonZero => match self.rng.below(3) {
+                0 => format!("({}.abs() + 0.5)", recv(&e)),
+                1 => format!("(-({} * {} + 0.5))", e.s, e.s),
+                _ => format!("({}.abs() + 0.25)", recv(&e)),
+            },
+        };
+        E { s, lit: e.lit }
+    }
+
+    /// A condition.
+    fn cond(&mut self, d: usize) -> String {
+        let c = self.cond_leaf(d);
+        match self.rng.below(8) {
+            0 => format!("{c} && {}", self.cond_leaf(d)),
+            1 => format!("{c} || {}", self.cond_leaf(d)),
+            2 => format!("!({c})"),
+            _ => c,
+        }
+    }
+
+    fn cond_leaf(&mut self, d: usize) -> String {
+        let op = *self.rng.pick(&["<", "<=", ">", ">=", "<", ">"]);
+        if self.rng.chance(0.2) && (!self.scope.ints.is_empty() || self.scope.n.is_some()) {
+            let i = self.uint();
+            let k = self.rng.below(4);
+            return format!("{i} {op} {k}");
+        }
+        let x = self.var_expr(d.min(1));
+        let y = if self.rng.chance(0.5) {
+            self.lit().s
+        } else {
+            self.expr(d.min(1)).s
+        };
+        format!("{} {op} {y}", x.s)
+    }
+
+    /// A non-negative integer expression (no bound known).
+    fn uint(&mut self) -> String {
+        let mut choices: Vec<String> = self.scope.ints.iter().map(|i| i.name.clone()).collect();
+        if let Some(n) = &self.scope.n {
+            choices.push(n.clone());
+        }
+        let base = if choices.is_empty() {
+            self.rng.below(4).to_string()
+        } else {
+            self.rng.pick(&choices).clone()
+        };
+        match self.rng.below(10) {
+            0 => format!("({base} + {})", 1 + self.rng.below(3)),
+            1 => format!("({base} * 2)"),
+            2 => format!("{base}.pow(2)"),
+            3 => format!("{base}.min(2)"),
+            4 => {
+                let e = self.var_expr(1);
+                format!("(({}).abs() * 2.0) as usize", e.s)
+            }
+            5 if self.scope.idx.is_some() => {
+                let idx = self.scope.idx.clone().unwrap_or_default();
+                format!("{idx}[{}]", self.rng.below(IDX_LEN))
+            }
+            _ => base,
+        }
+    }
+
+    /// An index that stays below `len`.
+    fn index(&mut self, len: Len) -> String {
+        let fitting: Vec<String> = self
+            .scope
+            .ints
+            .iter()
+            .filter(|i| i.below == Some(len) || (i.below == Some(Len::Two) && len == Len::Three))
+            .map(|i| i.name.clone())
+            .collect();
+        let modulus = match (len, &self.scope.n) {
+            (Len::N, Some(n)) => n.clone(),
+            (Len::N, None) => return "0".into(),
+            (Len::Three, _) => "3".into(),
+            (Len::Two, _) => "2".into(),
+        };
+        match self.rng.below(8) {
+            0..=3 if !fitting.is_empty() => self.rng.pick(&fitting).clone(),
+            4 if len == Len::N && self.scope.idx.is_some() => {
+                let idx = self.scope.idx.clone().unwrap_or_default();
+                format!("{idx}[{}]", self.rng.below(IDX_LEN))
+            }
+            5 => format!("{} % {modulus}", self.uint()),
+            6 if !fitting.is_empty() && len == Len::N => {
+                let i = self.rng.pick(&fitting).clone();
+                format!("{modulus} - 1 - {i}")
+            }
+            _ => self.rng.below(len.min()).to_string(),
+        }
+    }
+
+    /// `{ let t = e; t * e }`.
+    fn block_expr(&mut self, d: usize) -> E {
+        let saved = self.scope.clone();
+        let t = self.fresh("t");
+        let x = self.var_expr(d);
+        self.scope.floats.push(FloatVar {
+            name: t.clone(),
+            mutable: false,
+        });
+        let y = self.expr(d);
+        self.scope = saved;
+        E::var(format!("{{ let {t} = {}; {t} * {} }}", x.s, y.s))
+    }
+
+    /// `match i { 0 => e, 1 | 2 => e, 3..=5 => e, _ => e }`.
+    fn match_expr(&mut self, d: usize) -> E {
+        let i = self.uint();
+        let arms = [
+            format!("0 => {}", self.expr(d).s),
+            format!("1 | 2 => {}", self.expr(d).s),
+            format!("3..=5 => {}", self.expr(d).s),
+            format!("_ => {}", self.expr(d).s),
+        ];
+        let take = 1 + self.rng.below(3);
+        let mut chosen: Vec<String> = arms[..take].to_vec();
+        chosen.push(arms[3].clone());
+        E::var(format!("(match {i} {{ {} }})", chosen.join(", ")))
+    }
+
+    /// An iterator chain over a sequence in scope.
+    fn iter_expr(&mut self, d: usize) -> E {
+        if self.scope.seqs.is_empty() {
+            return self.prim(d);
+        }
+        let s = self.rng.pick(&self.scope.seqs).name.clone();
+        let v = self.fresh("e");
+        let saved = self.scope.clone();
+        self.scope.floats.push(FloatVar {
+            name: v.clone(),
+            mutable: false,
+        });
+        let out = match self.rng.below(5) {
+            0 => {
+                let body = self.expr(d.min(2));
+                format!("{s}.iter().map(|&{v}| {}).sum::<f64>()", body.s)
+            }
+            1 => {
+                let other = self.rng.pick(&saved.seqs).name.clone();
+                let w = self.fresh("e");
+                self.scope.floats.push(FloatVar {
+                    name: w.clone(),
+                    mutable: false,
+                });
+                let body = self.expr(d.min(2));
+                format!(
+                    "{s}.iter().zip({other}.iter()).map(|(&{v}, &{w})| {}).sum::<f64>()",
+                    body.s
+                )
+            }
+            2 => {
+                let j = self.fresh("j");
+                self.scope.ints.push(IntVar {
+                    name: j.clone(),
+                    below: None,
+                });
+                let body = self.expr(d.min(2));
+                format!(
+                    "{s}.iter().enumerate().map(|({j}, &{v})| {}).sum::<f64>()",
+                    body.s
+                )
+            }
+            3 => {
+                let init = self.var_expr(d.min(1));
+                let acc = self.fresh("acc");
+                self.scope.floats.push(FloatVar {
+                    name: acc.clone(),
+                    mutable: false,
+                });
+                let body = self.expr(d.min(2));
+                format!(
+                    "{s}.iter().fold({}, |{acc}, &{v}| {acc} * 0.5 + {})",
+                    init.s, body.s
+                )
+            }
+            _ => {
+                let body = self.expr(d.min(2));
+                format!("{s}.iter().copied().map(|{v}| {}).sum::<f64>()", body.s)
+            }
+        };
+        self.scope = saved;
+        E::var(out)
+    }
+
+    /// A call of a scalar helper.
+    fn call_expr(&mut self, d: usize) -> E {
+        let scalar: Vec<Helper> = self
+            .helpers
+            .iter()
+            .filter(|h| h.ret == Ret::Scalar)
+            .cloned()
+            .collect();
+        if scalar.is_empty() {
+            return self.prim(d);
+        }
+        let h = self.rng.pick(&scalar).clone();
+        E::var(self.call(&h, d))
+    }
+
+    fn call(&mut self, h: &Helper, d: usize) -> String {
+        let args: Vec<String> = h.params.iter().map(|k| self.arg(*k, d)).collect();
+        format!("{}({})", h.name, args.join(", "))
+    }
+
+    fn arg(&mut self, k: PKind, d: usize) -> String {
+        match k {
+            PKind::Float => self.expr(d).s,
+            PKind::Count => self.uint(),
+            PKind::Slice => {
+                let seqs = self.scope.seqs.clone();
+                if seqs.is_empty() {
+                    return format!("&[{}, 1.0]", self.var_expr(d).s);
+                }
+                let s = self.rng.pick(&seqs).clone();
+                let is_param = Some(&s.name) == self.params.get(3);
+                match self.rng.below(4) {
+                    0 if s.len == Len::Three => format!("&{}[1..]", s.name),
+                    1 if s.len != Len::N => format!("&{}[..2]", s.name),
+                    _ if is_param => s.name,
+                    _ => format!("&{}", s.name),
+                }
+            }
+            PKind::Array3 => {
+                let threes: Vec<String> = self
+                    .scope
+                    .seqs
+                    .iter()
+                    .filter(|s| s.len == Len::Three)
+                    .map(|s| s.name.clone())
+                    .collect();
+                if !threes.is_empty() && self.rng.chance(0.6) {
+                    self.rng.pick(&threes).clone()
+                } else {
+                    let xs: Vec<String> = (0..3).map(|_| self.expr(d.min(1)).s).collect();
+                    let e = self.var_expr(0);
+                    format!("[{}, {}, {} + {}]", xs[0], xs[1], xs[2], e.s)
+                }
+            }
+        }
+    }
+
+    /// A value of the function's result type.
+    fn result(&mut self, d: usize) -> String {
+        match self.ret {
+            Ret::Scalar => self.var_expr(d).s,
+            Ret::Array => format!("[{}, {}]", self.var_expr(d).s, self.expr(d).s),
+            Ret::Tuple => format!("({}, {})", self.var_expr(d).s, self.expr(d).s),
+            Ret::Vec => {
+                let seqs: Vec<String> = self.scope.seqs.iter().map(|s| s.name.clone()).collect();
+                if !seqs.is_empty() && self.rng.chance(0.4) {
+                    let s = self.rng.pick(&seqs).clone();
+                    let v = self.fresh("e");
+                    let saved = self.scope.clone();
+                    self.scope.floats.push(FloatVar {
+                        name: v.clone(),
+                        mutable: false,
+                    });
+                    let body = self.var_expr(d.min(2));
+                    self.scope = saved;
+                    format!("{s}.iter().map(|&{v}| {}).collect::<Vec<f64>>()", body.s)
+                } else {
+                    let k = 1 + self.rng.below(3);
+                    let xs: Vec<String> = (0..k).map(|_| self.var_expr(d).s).collect();
+                    format!("vec![{}]", xs.join(", "))
+                }
+            }
+        }
+    }
+
+    // ----- statements ----------------------------------------------------------------------
+
+    fn block(&mut self, count: usize) -> Vec<Node> {
+        let saved = self.scope.clone();
+        let mut out = Vec::new();
+        for _ in 0..count {
+            self.stmt(&mut out);
+        }
+        self.scope = saved;
+        out
+    }
+
+    fn push_float(&mut self, name: &str, mutable: bool) {
+        self.scope.floats.retain(|f| f.name != name);
+        self.scope.floats.push(FloatVar {
+            name: name.to_string(),
+            mutable,
+        });
+    }
+
+    fn let_line(&mut self, name: &str, mutable: bool, e: &E) -> Node {
+        let m = if mutable { "mut " } else { "" };
+        let ty = if e.lit || self.rng.chance(0.1) {
+            ": f64"
+        } else {
+            ""
+        };
+        Node::Line(format!("let {m}{name}{ty} = {};", e.s))
+    }
+
+    fn stmt(&mut self, out: &mut Vec<Node>) {
+        let nest = self.depth < BLOCK_DEPTH;
+        let in_loop = !self.loops.is_empty();
+        match self.rng.below(24) {
+            0..=3 => self.let_stmt(out),
+            4 | 5 => self.let_mut_stmt(out),
+            6..=8 => self.assign_stmt(out),
+            9 | 10 if nest => self.if_stmt(out),
+            11 | 12 if nest => self.for_stmt(out),
+            13 if nest => self.while_stmt(out),
+            14 if nest => self.loop_stmt(out),
+            15 => self.array_stmt(out),
+            16 => self.store_stmt(out),
+            17 => self.closure_stmt(out),
+            18 => self.tuple_stmt(out),
+            19 if in_loop => self.exit_stmt(out),
+            20 if self.depth > 0 => self.return_stmt(out),
+            21 => self.helper_stmt(out),
+            22 => self.shadow_stmt(out),
+            _ => self.let_stmt(out),
+        }
+    }
+
+    fn let_stmt(&mut self, out: &mut Vec<Node>) {
+        let name = self.fresh("v");
+        let e = self.expr(EXPR_DEPTH);
+        out.push(self.let_line(&name, false, &e));
+        self.push_float(&name, false);
+    }
+
+    fn let_mut_stmt(&mut self, out: &mut Vec<Node>) {
+        let name = self.fresh("m");
+        let e = self.expr(EXPR_DEPTH - 1);
+        out.push(self.let_line(&name, true, &e));
+        self.push_float(&name, true);
+    }
+
+    fn shadow_stmt(&mut self, out: &mut Vec<Node>) {
+        let immutable: Vec<String> = self
+            .scope
+            .floats
+            .iter()
+            .filter(|f| !f.mutable && !self.params.contains(&f.name))
+            .map(|f| f.name.clone())
+            .collect();
+        if immutable.is_empty() {
+            return self.let_stmt(out);
+        }
+        let name = self.rng.pick(&immutable).clone();
+        let e = self.expr(2);
+        out.push(Node::Line(format!("let {name} = {name} * 0.5 + {};", e.s)));
+    }
+
+    /// An update of a mutable float: `=`, `+=`, `-=`, `*=`, `/=`, or a carried form.
+    fn update(&mut self, m: &str) -> String {
+        let e = self.expr(2);
+        match self.rng.below(9) {
+            0 | 1 => format!("{m} += {};", e.s),
+            2 => format!("{m} -= {};", e.s),
+            3 => format!("{m} *= {}.tanh();", recv(&e)),
+            4 => format!("{m} /= {}.abs() + 1.0;", recv(&e)),
+            5 => format!("{m} = {m} * 0.9 + {};", e.s),
+            6 => format!("{m} = {m}.max({});", e.s),
+            7 => format!("{m} = ({m} + {}).sin();", e.s),
+            _ => format!("{m} = {};", e.s),
+        }
+    }
+
+    fn assign_stmt(&mut self, out: &mut Vec<Node>) {
+        let muts: Vec<String> = self
+            .scope
+            .floats
+            .iter()
+            .filter(|f| f.mutable)
+            .map(|f| f.name.clone())
+            .collect();
+        if muts.is_empty() {
+            return self.let_mut_stmt(out);
+        }
+        let m = self.rng.pick(&muts).clone();
+        let line = self.update(&m);
+        out.push(Node::Line(line));
+    }
+
+    fn nested_body(&mut self) -> Vec<Node> {
+        self.depth += 1;
+        let k = 1 + self.rng.below(3);
+        let b = self.block(k);
+        self.depth -= 1;
+        b
+    }
+
+    fn if_stmt(&mut self, out: &mut Vec<Node>) {
+        let c = self.cond(2);
+        let then = self.nested_body();
+        let mut parts = vec![(format!("if {c} {{"), then)];
+        if self.rng.chance(0.3) {
+            let c2 = self.cond(1);
+            let b = self.nested_body();
+            parts.push((format!("}} else if {c2} {{"), b));
+        }
+        if self.rng.chance(0.6) {
+            let b = self.nested_body();
+            parts.push(("} else {".into(), b));
+        }
+        out.push(Node::Nested {
+            parts,
+            end: "}".into(),
+        });
+    }
+
+    /// A carried accumulator before a loop: `let mut s = e;`, updated at the end of each
+    /// iteration.
+    fn carried(&mut self, out: &mut Vec<Node>) -> Option<String> {
+        if !self.rng.chance(0.75) {
+            return None;
+        }
+        let s = self.fresh("s");
+        let e = if self.rng.chance(0.5) {
+            E {
+                s: "0.0".into(),
+                lit: true,
+            }
+        } else {
+            self.var_expr(1)
+        };
+        out.push(self.let_line(&s, true, &e));
+        self.push_float(&s, true);
+        Some(s)
+    }
+
+    fn for_stmt(&mut self, out: &mut Vec<Node>) {
+        let acc = self.carried(out);
+        let i = self.fresh("i");
+        let n = self.scope.n.clone().unwrap_or_else(|| "2".into());
+        let a_len = self
+            .scope
+            .seqs
+            .iter()
+            .find(|s| s.len == Len::N)
+            .map(|s| format!("{}.len()", s.name))
+            .unwrap_or_else(|| n.clone());
+        let enclosing: Vec<IntVar> = self
+            .scope
+            .ints
+            .iter()
+            .filter(|v| v.below == Some(Len::N))
+            .cloned()
+            .collect();
+        let (range, below) = match self.rng.below(7) {
+            0 | 1 => (format!("0..{n}"), Some(Len::N)),
+            2 => ("0..3".into(), Some(Len::Three)),
+            3 => (format!("(0..{n}).rev()"), Some(Len::N)),
+            4 => ("1..=2".into(), Some(Len::Three)),
+            5 => (format!("0..{a_len}"), Some(Len::N)),
+            _ if !enclosing.is_empty() => {
+                let j = self.rng.pick(&enclosing).name.clone();
+                (format!("0..{j}"), Some(Len::N))
+            }
+            _ => (format!("0..{n}"), Some(Len::N)),
+        };
+        let range = if self.scope.n.is_none() && below == Some(Len::N) {
+            "0..2".to_string()
+        } else {
+            range
+        };
+        let below = if self.scope.n.is_none() && below == Some(Len::N) {
+            Some(Len::Two)
+        } else {
+            below
+        };
+        let saved = self.scope.clone();
+        self.scope.ints.push(IntVar {
+            name: i.clone(),
+            below,
+        });
+        self.loops.push(LoopKind::Any);
+        let mut body = self.nested_body();
+        if let Some(s) = &acc {
+            let line = self.update(s);
+            body.push(Node::Line(line));
+        }
+        self.loops.pop();
+        self.scope = saved;
+        out.push(Node::Nested {
+            parts: vec![(format!("for {i} in {range} {{"), body)],
+            end: "}".into(),
+        });
+    }
+
+    fn counter_loop(
+        &mut self,
+        out: &mut Vec<Node>,
+        head: impl FnOnce(&str, &str, String) -> String,
+    ) {
+        let acc = self.carried(out);
+        let k = self.fresh("k");
+        let n = self.scope.n.clone().unwrap_or_else(|| "2".into());
+        out.push(Node::Line(format!("let mut {k} = 0;")));
+        let cond = match &acc {
+            Some(s) if self.rng.chance(0.6) => {
+                format!(" && {s} < {}", self.rng.pick(&["2.0", "5.0", "0.5"]))
+            }
+            _ => String::new(),
+        };
+        let header = head(&k, &n, cond);
+        let saved = self.scope.clone();
+        let j = self.fresh("j");
+        self.scope.ints.push(IntVar {
+            name: j.clone(),
+            below: Some(if self.scope.n.is_some() {
+                Len::N
+            } else {
+                Len::Two
+            }),
+        });
+        self.loops.push(LoopKind::Any);
+        let mut body = vec![
+            Node::Line(format!("{k} += 1;")),
+            Node::Line(format!("let {j} = {k} - 1;")),
+        ];
+        body.extend(self.nested_body());
+        if let Some(s) = &acc {
+            let line = self.update(s);
+            body.push(Node::Line(line));
+        }
+        self.loops.pop();
+        self.scope = saved;
+        out.push(Node::Nested {
+            parts: vec![(header, body)],
+            end: "}".into(),
+        });
+    }
+
+    fn while_stmt(&mut self, out: &mut Vec<Node>) {
+        self.counter_loop(out, |k, n, cond| format!("while {k} < {n}{cond} {{"));
+    }
+
+    fn loop_stmt(&mut self, out: &mut Vec<Node>) {
+        let mut header = String::new();
+        self.counter_loop(out, |k, n, cond| {
+            header = format!("if {k} >= {n} {{ break; }}");
+            let _ = cond;
+            "loop {".to_string()
+        });
+        // The exit test goes first in the body.
+        if let Some(Node::Nested { parts, .. }) = out.last_mut() {
+            parts[0].1.insert(0, Node::Line(header));
+        }
+    }
+
+    fn exit_stmt(&mut self, out: &mut Vec<Node>) {
+        let c = self.cond(1);
+        let what = if self.rng.chance(0.5) {
+            "break"
+        } else {
+            "continue"
+        };
+        out.push(Node::Line(format!("if {c} {{ {what}; }}")));
+    }
+
+    fn return_stmt(&mut self, out: &mut Vec<Node>) {
+        let c = self.cond(1);
+        let r = self.result(2);
+        out.push(Node::Line(format!("if {c} {{ return {r}; }}")));
+    }
+
+    fn array_stmt(&mut self, out: &mut Vec<Node>) {
+        let w = self.fresh("w");
+        let has_n = self.scope.n.is_some();
+        let n_seq = self.scope.seqs.iter().find(|s| s.len == Len::N).cloned();
+        let (init, len) = match self.rng.below(6) {
+            0 => ("[0.0; 3]".to_string(), Len::Three),
+            1 => {
+                let xs: Vec<String> = (0..3).map(|_| self.var_expr(2).s).collect();
+                (format!("[{}]", xs.join(", ")), Len::Three)
+            }
+            2 if has_n => {
+                let n = self.scope.n.clone().unwrap_or_default();
+                (format!("vec![0.0; {n}]"), Len::N)
+            }
+            3 if has_n => {
+                let n = self.scope.n.clone().unwrap_or_default();
+                let e = self.var_expr(2);
+                (format!("vec![{}; {n}]", e.s), Len::N)
+            }
+            4 if n_seq.is_some() => {
+                let s = n_seq.map(|s| s.name).unwrap_or_default();
+                (format!("{s}.to_vec()"), Len::N)
+            }
+            _ => {
+                let xs: Vec<String> = (0..2).map(|_| self.var_expr(2).s).collect();
+                (format!("vec![{}, {}, 0.5]", xs[0], xs[1]), Len::Three)
+            }
+        };
+        let ty = match (len, init.starts_with('[')) {
+            (Len::Three, true) => ": [f64; 3]",
+            (_, false) => ": Vec<f64>",
+            _ => "",
+        };
+        let ty = if self.rng.chance(0.5) { ty } else { "" };
+        let ty = if init.starts_with("[0.0") || init.starts_with("vec![0.0") {
+            if init.starts_with('[') {
+                ": [f64; 3]"
+            } else {
+                ": Vec<f64>"
+            }
+        } else {
+            ty
+        };
+        out.push(Node::Line(format!("let mut {w}{ty} = {init};")));
+        self.scope.seqs.push(SeqVar {
+            name: w,
+            len,
+            mutable: true,
+        });
+    }
+
+    fn store_stmt(&mut self, out: &mut Vec<Node>) {
+        let muts: Vec<SeqVar> = self
+            .scope
+            .seqs
+            .iter()
+            .filter(|s| s.mutable)
+            .cloned()
+            .collect();
+        if muts.is_empty() {
+            return self.array_stmt(out);
+        }
+        let w = self.rng.pick(&muts).clone();
+        let i = self.index(w.len);
+        let e = self.expr(2);
+        let line = match self.rng.below(4) {
+            0 => format!("{}[{i}] = {};", w.name, e.s),
+            1 => format!("{}[{i}] += {};", w.name, e.s),
+            2 => format!("{}[{i}] *= {}.tanh();", w.name, recv(&e)),
+            _ => format!("{}[{i}] = {}[{i}] * 0.5 + {};", w.name, w.name, e.s),
+        };
+        out.push(Node::Line(line));
+    }
+
+    /// A closure of one or two floats, capturing immutable floats only.
+    fn closure_stmt(&mut self, out: &mut Vec<Node>) {
+        let c = self.fresh("c");
+        let arity = 1 + self.rng.below(2);
+        let saved = self.scope.clone();
+        self.scope.floats.retain(|f| !f.mutable);
+        self.scope.seqs.retain(|s| !s.mutable);
+        self.scope.tuples.clear();
+        self.scope.closures.clear();
+        let mut params = Vec::new();
+        for _ in 0..arity {
+            let u = self.fresh("u");
+            self.scope.floats.push(FloatVar {
+                name: u.clone(),
+                mutable: false,
+            });
+            params.push(format!("{u}: f64"));
+        }
+        let body = self.var_expr(2);
+        self.scope = saved;
+        out.push(Node::Line(format!(
+            "let {c} = |{}| {};",
+            params.join(", "),
+            body.s
+        )));
+        self.scope.closures.push((c, arity));
+    }
+
+    fn tuple_stmt(&mut self, out: &mut Vec<Node>) {
+        let (x, y) = (self.var_expr(2), self.var_expr(2));
+        if self.rng.chance(0.5) {
+            let p = self.fresh("p");
+            out.push(Node::Line(format!("let {p} = ({}, {});", x.s, y.s)));
+            self.scope.tuples.push(p);
+        } else {
+            let (u, w) = (self.fresh("q"), self.fresh("q"));
+            out.push(Node::Line(format!("let ({u}, {w}) = ({}, {});", x.s, y.s)));
+            self.push_float(&u, false);
+            self.push_float(&w, false);
+        }
+    }
+
+    /// `let r = g(..);` for a helper (an array result becomes a sequence in scope).
+    fn helper_stmt(&mut self, out: &mut Vec<Node>) {
+        if self.helpers.is_empty() {
+            return self.let_stmt(out);
+        }
+        let h = self.rng.pick(&self.helpers).clone();
+        let call = self.call(&h, 2);
+        let r = self.fresh("r");
+        out.push(Node::Line(format!("let {r} = {call};")));
+        match h.ret {
+            Ret::Scalar => self.push_float(&r, false),
+            _ => self.scope.seqs.push(SeqVar {
+                name: r,
+                len: Len::Two,
+                mutable: false,
+            }),
+        }
+    }
+
+    /// The final expression: a result that also reads the last few locals, so that what
+    /// the statements compute matters.
+    fn tail(&mut self) -> String {
+        let locals: Vec<String> = self
+            .scope
+            .floats
+            .iter()
+            .filter(|f| !self.params.contains(&f.name))
+            .map(|f| f.name.clone())
+            .collect();
+        let extra: Vec<String> = locals.iter().rev().take(3).cloned().collect();
+        let mut r = self.result(2);
+        if extra.is_empty() {
+            return r;
+        }
+        let sum = extra.join(" + ");
+        r = match self.ret {
+            Ret::Scalar => format!("{r} + {sum}"),
+            Ret::Array | Ret::Tuple => {
+                // The first entry gets the locals: `[e + s, f]` / `(e + s, f)`.
+                let open = &r[..1];
+                format!("{open}{sum} + {}", &r[1..])
+            }
+            Ret::Vec => {
+                if r.starts_with("vec![") {
+                    format!("vec![{sum} + {}", &r[5..])
+                } else {
+                    r
+                }
+            }
+        };
+        r
+    }
+}
+
+/// `e` as a method receiver (a literal-only expression gets a type).
+fn recv(e: &E) -> String {
+    if e.lit {
+        format!(
+            "({}_f64)",
+            e.s.trim_start_matches('(').trim_end_matches(')')
+        )
+        .replace(' ', "")
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == '.' || c == '_' || c == '(' || c == ')' || c == 'f')
+        .then(|| format!("({}_f64)", e.s))
+        .unwrap_or_else(|| format!("({} as f64)", e.s))
+    } else {
+        e.s.clone()
+    }
+}
+
+/// Options for one generated program.
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    /// Top-level statements of the main function.
+    pub statements: usize,
+    /// Helper functions.
+    pub helpers: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            statements: 6,
+            helpers: 2,
+        }
+    }
+}
+
+/// The program of `seed`.
+pub fn program(seed: u64) -> Program {
+    program_with(seed, Config::default())
+}
+
+/// The program of `seed`, sized by `cfg`.
+pub fn program_with(seed: u64, cfg: Config) -> Program {
+    let mut rng = Rng::new(seed);
+    let ret = *rng.pick(&[
+        Ret::Scalar,
+        Ret::Scalar,
+        Ret::Scalar,
+        Ret::Array,
+        Ret::Tuple,
+        Ret::Vec,
+    ]);
+    let hessian = ret == Ret::Scalar && rng.chance(0.25);
+    let mut used: Vec<String> = Vec::new();
+    let mut helpers: Vec<Helper> = Vec::new();
+    let mut defs = Vec::new();
+    let count = rng.below(cfg.helpers + 1);
+    for h in 0..count {
+        let (def, helper) = helper_fn(&mut rng, h, &helpers, &mut used, hessian);
+        defs.push(def);
+        helpers.push(helper);
+    }
+    let names = main_names(&mut rng, &used);
+    used.extend(names.iter().cloned());
+    let attr = main_attr(&mut rng, &names, hessian);
+    let mut g = Gen {
+        rng: &mut rng,
+        scope: Scope::default(),
+        used,
+        params: names.clone(),
+        helpers,
+        loops: Vec::new(),
+        ret,
+        depth: 0,
+        counter: 0,
+    };
+    for x in &names[..3] {
+        g.push_float(x, false);
+    }
+    g.scope.seqs.push(SeqVar {
+        name: names[3].clone(),
+        len: Len::N,
+        mutable: false,
+    });
+    g.scope.seqs.push(SeqVar {
+        name: names[4].clone(),
+        len: Len::Three,
+        mutable: false,
+    });
+    g.scope.n = Some(names[5].clone());
+    g.scope.idx = Some(names[6].clone());
+    let k = 1 + g.rng.below(cfg.statements.max(1));
+    let mut body = Vec::new();
+    for _ in 0..k {
+        g.stmt(&mut body);
+    }
+    let tail = g.tail();
+    let params = names
+        .iter()
+        .zip(MAIN_PARAMS)
+        .map(|(n, (_, t))| format!("{n}: {t}"))
+        .collect();
+    Program {
+        helpers: defs,
+        main: FnDef {
+            attr,
+            name: "f".into(),
+            params,
+            ret: ret.written().into(),
+            body,
+            tail,
+        },
+        names,
+        ret,
+        hessian,
+    }
+}
+
+/// The main function's parameter names: the usual ones, a few replaced by names the
+/// generated code uses.
+fn main_names(rng: &mut Rng, used: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = MAIN_PARAMS.iter().map(|(n, _)| n.to_string()).collect();
+    for _ in 0..rng.below(3) {
+        let k = rng.below(names.len());
+        let b = *rng.pick(Binder::ALL);
+        let candidate = if rng.chance(0.5) {
+            b.example()
+        } else {
+            b.name(&names[(k + 1) % 3])
+        };
+        if !names.contains(&candidate) && !used.contains(&candidate) && candidate != "f" {
+            names[k] = candidate;
+        }
+    }
+    names
+}
+
+fn main_attr(rng: &mut Rng, names: &[String], hessian: bool) -> String {
+    let mut parts = Vec::new();
+    if hessian {
+        parts.push("hessian".to_string());
+    }
+    if rng.chance(0.25) {
+        let floats = [0usize, 1, 2, 3, 4];
+        let mut chosen: Vec<&str> = floats
+            .iter()
+            .filter(|_| rng.chance(0.5))
+            .map(|k| names[*k].as_str())
+            .collect();
+        if chosen.is_empty() {
+            chosen.push(&names[0]);
+        }
+        parts.push(format!("wrt({})", chosen.join(", ")));
+    }
+    if rng.chance(0.15) {
+        parts.push("strict".into());
+    }
+    parts.join(", ")
+}
+
+/// A helper: a few parameters of the kinds the main function has, a short body.
+fn helper_fn(
+    rng: &mut Rng,
+    k: usize,
+    earlier: &[Helper],
+    used: &mut Vec<String>,
+    hessian: bool,
+) -> (FnDef, Helper) {
+    let name = {
+        let b = *rng.pick(Binder::ALL);
+        let c = if rng.chance(0.3) {
+            format!("{}_fn", b.example())
+        } else {
+            format!("g{}", k + 1)
+        };
+        if used.contains(&c) {
+            format!("g{}", k + 1)
+        } else {
+            c
+        }
+    };
+    used.push(name.clone());
+    let ret = if hessian || rng.chance(0.75) {
+        Ret::Scalar
+    } else {
+        Ret::Array
+    };
+    let mut kinds = vec![PKind::Float];
+    for _ in 0..rng.below(3) {
+        kinds.push(*rng.pick(&[PKind::Float, PKind::Slice, PKind::Array3, PKind::Count]));
+    }
+    let mut params = Vec::new();
+    let mut names = Vec::new();
+    let mut scope = Scope::default();
+    for (i, kind) in kinds.iter().enumerate() {
+        let base = ["p", "q", "w", "c", "m"][i.min(4)];
+        let pname = if rng.chance(0.25) {
+            let b = *rng.pick(Binder::ALL);
+            let c = b.example();
+            if used.contains(&c) || names.contains(&c) {
+                format!("{base}{k}")
+            } else {
+                c
+            }
+        } else {
+            format!("{base}{k}")
+        };
+        names.push(pname.clone());
+        match kind {
+            PKind::Float => {
+                params.push(format!("{pname}: f64"));
+                scope.floats.push(FloatVar {
+                    name: pname,
+                    mutable: false,
+                });
+            }
+            PKind::Slice => {
+                params.push(format!("{pname}: &[f64]"));
+                // Its length is unknown: it is read through iterators and `% len()` only.
+                scope.seqs.push(SeqVar {
+                    name: pname,
+                    len: Len::N,
+                    mutable: false,
+                });
+            }
+            PKind::Array3 => {
+                params.push(format!("{pname}: [f64; 3]"));
+                scope.seqs.push(SeqVar {
+                    name: pname,
+                    len: Len::Three,
+                    mutable: false,
+                });
+            }
+            PKind::Count => {
+                params.push(format!("{pname}: usize"));
+                scope.ints.push(IntVar {
+                    name: pname,
+                    below: None,
+                });
+            }
+        }
+    }
+    // A slice parameter's length plays the part of `n`: non-empty is not guaranteed, so
+    // its elements are read only through iterators.
+    scope.seqs.retain(|s| s.len != Len::N);
+    let slices: Vec<String> = kinds
+        .iter()
+        .zip(&names)
+        .filter(|(k, _)| **k == PKind::Slice)
+        .map(|(_, n)| n.clone())
+        .collect();
+    let mut g = Gen {
+        rng,
+        scope,
+        used: used.clone(),
+        params: names.clone(),
+        helpers: earlier.to_vec(),
+        loops: Vec::new(),
+        ret,
+        depth: 0,
+        counter: 100 * (k + 1),
+    };
+    let mut body = Vec::new();
+    for s in &slices {
+        let t = g.fresh("t");
+        let v = g.fresh("e");
+        body.push(Node::Line(format!(
+            "let {t} = {s}.iter().map(|&{v}| {v} * {v}).sum::<f64>();"
+        )));
+        g.push_float(&t, false);
+    }
+    let count = 1 + g.rng.below(3);
+    for _ in 0..count {
+        g.stmt(&mut body);
+    }
+    let tail = g.tail();
+    used.extend(g.used.iter().cloned());
+    let attr = if hessian { "hessian" } else { "" };
+    (
+        FnDef {
+            attr: attr.into(),
+            name: name.clone(),
+            params,
+            ret: ret.written().into(),
+            body,
+            tail,
+        },
+        Helper {
+            name,
+            params: kinds,
+            ret,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programs_are_deterministic() {
+        assert_eq!(program(7).source(), program(7).source());
+        assert_ne!(program(7).source(), program(8).source());
+    }
+
+    #[test]
+    fn print_sample_programs() {
+        for seed in 0..3 {
+            println!("// seed {seed}\n{}", program(seed).source());
+        }
+    }
+}
