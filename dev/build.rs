@@ -1,0 +1,80 @@
+//! Writes the hygiene tests: for every name the code generator can bind
+//! (`grad_compiler::names::Binder::ALL`), functions whose parameters, locals and callees
+//! carry that name. Generated from the list itself, so a new binder is covered by
+//! construction.
+
+use grad_compiler::names::Binder;
+use std::fmt::Write;
+
+fn main() {
+    let mut out = String::new();
+    for b in Binder::ALL {
+        let n = b.example();
+        let m = format!("case_{}", n.replace(|c: char| !c.is_alphanumeric(), "_"));
+        let _ = write!(
+            out,
+            r#"
+/// Hygiene cases for the generated name `{n}`.
+#[allow(non_snake_case, clippy::all)]
+mod {m} {{
+    use grad::derive_gradient;
+
+    /// A parameter named `{n}` (beside `x`, whose companions name things after it).
+    #[derive_gradient(wrt(x, {n}))]
+
+    pub fn as_param(x: f64, {n}: f64, v: &[f64]) -> f64 {{
+        let mut s = x * {n};
+        for i in 0..v.len() {{
+            s += v[i] * {n} + x.sin();
+        }}
+        if s > 0.0 {{
+            s = (s + 1.0).sqrt();
+        }}
+        s / (1.0 + {n} * {n})
+    }}
+
+    /// A local named `{n}`, in a loop and a tuple.
+    #[derive_gradient]
+    pub fn as_local(x: f64, y: f64) -> f64 {{
+        let {n} = x * y;
+        let mut acc = {n};
+        for _ in 0..3 {{
+            let w = acc * 0.5;
+            acc = w + {n}.tanh();
+        }}
+        let t = ({n}, x);
+        t.0 * acc + y.exp()
+    }}
+
+    /// A function named `{n}`, called by another.
+    #[derive_gradient]
+    pub fn {n}(x: f64) -> f64 {{
+        x * x.cos()
+    }}
+
+    #[derive_gradient]
+    pub fn caller(x: f64, y: f64) -> f64 {{
+        {n}(x) * y + {n}(y)
+    }}
+
+    #[test]
+    fn every_companion_is_right() {{
+        let v = [0.5, -1.0, 2.0];
+        for (x, y) in [(0.7, -0.3), (-1.2, 0.4), (2.0, 1.5)] {{
+            crate::check2(|a, b| as_param(a, b, &v), |a, b| as_param_grad(a, b, &v).1,
+                |a, b, ta, tb| as_param_pushforward(a, b, &v, ta, tb, &[0.0; 3]).1, x, y);
+            crate::check2(as_local, |a, b| as_local_grad(a, b).1,
+                |a, b, ta, tb| as_local_pushforward(a, b, ta, tb).1, x, y);
+            crate::check2(caller, |a, b| caller_grad(a, b).1,
+                |a, b, ta, tb| caller_pushforward(a, b, ta, tb).1, x, y);
+        }}
+    }}
+}}
+"#
+        );
+    }
+    let dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    std::fs::write(format!("{dir}/hygiene_cases.rs"), out).expect("OUT_DIR is writable");
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=../grad-compiler/src/names.rs");
+}
