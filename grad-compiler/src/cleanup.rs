@@ -72,8 +72,18 @@ pub fn insert_zero_inits(f: &mut Function) {
             op,
             span: proc_macro2::Span::call_site(),
         };
+        let derivative = matches!(
+            f.var(v).origin,
+            Origin::Made(
+                crate::names::Binder::Adjoint
+                    | crate::names::Binder::Tangent
+                    | crate::names::Binder::Partial
+                    | crate::names::Binder::Scratch,
+                _
+            )
+        );
         let body = std::mem::take(&mut f.body);
-        f.body = insert_before_first_use(body, v, init);
+        f.body = insert_before_first_use(body, v, init, derivative);
     }
 }
 
@@ -162,7 +172,7 @@ fn mentions(s: &Stmt, v: VarId) -> bool {
 }
 
 /// Inserts `init` before the first statement of the innermost block holding every use of `v`.
-fn insert_before_first_use(mut b: Block, v: VarId, init: Stmt) -> Block {
+fn insert_before_first_use(mut b: Block, v: VarId, init: Stmt, derivative: bool) -> Block {
     let users: Vec<usize> = (0..b.len()).filter(|&i| mentions(&b[i], v)).collect();
     let Some(&first) = users.first() else {
         return b;
@@ -184,11 +194,16 @@ fn insert_before_first_use(mut b: Block, v: VarId, init: Stmt) -> Block {
                 .filter(|(_, c)| c.iter().any(|st| mentions(st, v)))
                 .map(|(i, _)| i)
                 .collect();
-            if holding.len() == 1 && !matches!(s, Stmt::For { .. } | Stmt::While { .. }) {
+            // Into a loop only for derivatives: every use inside one iteration means the
+            // iteration starts from zero (a derivative carried across iterations is also
+            // used outside the loop, where the value it belongs to is made).
+            let into_loop = !matches!(s, Stmt::For { .. } | Stmt::While { .. }) || derivative;
+            if holding.len() == 1 && into_loop {
                 let i = holding[0];
                 let mut children = visit::children_mut(s);
                 let inner = std::mem::take(children[i]);
-                *children[i] = insert_before_first_use(inner, v, init);
+                *children[i] = insert_before_first_use(inner, v, init, derivative);
+
                 return b;
             }
         }

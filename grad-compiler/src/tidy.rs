@@ -1,26 +1,121 @@
 //! Readability passes over a finished companion, each preserving its meaning: what a person
-//! would not write, taken out before printing.
+//! would not write is taken out before printing (rustc would optimise most of it away; a
+//! reader should not have to).
 //!
 //! - `v = 0; .. v += e` (nothing reading `v` between) becomes `v = e`;
-//! - a copy `c = s` of a value that never changes afterwards is replaced by `s`.
+//! - operations of literals are folded, `x * 1` is `x`, `if true { a } else { b }` is `a`;
+//! - the same pure operation computed twice in a block is computed once;
+//! - a copy `c = s` is replaced by `s` where `s` does not change while `c` is used;
+//! - `t = op; .. c = t` with `t` used only there becomes `c = op`;
+//! - a store to a block's own variable that nothing reads afterwards is dropped.
 
 use crate::ir::*;
+use crate::rules::Types;
 use crate::shape::Ty;
 use crate::visit;
+use std::collections::HashMap;
 
-/// Runs every pass.
+/// Runs every pass until none changes anything (a few rounds at most).
 pub fn tidy(f: &mut Function) {
-    fuse_zero_then_add(&mut f.body);
-    coalesce(f);
-    propagate_copies(f);
-    crate::cleanup::remove_dead_assignments(f);
+    for _ in 0..6 {
+        let mut changed = fuse_zero_then_add(&mut f.body);
+        changed |= fold_constants(&mut f.body);
+        changed |= common_subexpressions(&mut f.body);
+        let counts = Counts::of(f);
+        changed |= propagate_copies(f, &counts);
+        let counts = Counts::of(f);
+        changed |= dead_stores(&mut f.body, &counts);
+        changed |= coalesce(f);
+        crate::cleanup::remove_dead_assignments(f);
+        if !changed {
+            break;
+        }
+    }
 }
 
-/// `v = 0; .. v += e` as `v = e` (and `v -= e` as `v = -e`).
-fn fuse_zero_then_add(b: &mut Block) {
+/// How often each variable is written and mentioned, and which are untouchable.
+struct Counts {
+    writes: Vec<usize>,
+    mentions: Vec<usize>,
+    /// Parameters and results keep their names.
+    fixed: Vec<bool>,
+    /// Used as the root of a place (`c[i]`).
+    roots: Vec<bool>,
+}
+
+impl Counts {
+    fn of(f: &Function) -> Counts {
+        let n = f.vars.len();
+        let mut c = Counts {
+            writes: vec![0; n],
+            mentions: vec![0; n],
+            fixed: vec![false; n],
+            roots: vec![false; n],
+        };
+        for p in &f.params {
+            c.fixed[p.var.index()] = true;
+        }
+        for r in &f.returns {
+            c.fixed[r.index()] = true;
+            c.mentions[r.index()] += 1;
+        }
+        visit::walk(&f.body, &mut |s| {
+            let e = visit::effects(s);
+            for w in &e.writes {
+                c.writes[w.var.index()] += 1;
+            }
+            let mut seen: Vec<VarId> = e.reads;
+            seen.extend(e.writes.iter().map(|w| w.var));
+            seen.sort();
+            seen.dedup();
+            for v in seen {
+                c.mentions[v.index()] += 1;
+            }
+            for p in visit::places(s) {
+                c.roots[p.root.index()] = true;
+            }
+        });
+        c
+    }
+}
+
+/// Whether `s` (nested blocks included) reads or writes `v`.
+fn mentions(s: &Stmt, v: VarId) -> bool {
+    let mut found = false;
+    visit::walk(std::slice::from_ref(s), &mut |st| {
+        let e = visit::effects(st);
+        found |= e.reads.contains(&v) || e.writes.iter().any(|w| w.var == v);
+    });
+    found
+}
+
+/// How many statements of `b` (nested ones included) mention `v`.
+fn mention_count(b: &[Stmt], v: VarId) -> usize {
+    let mut n = 0;
+    visit::walk(b, &mut |st| {
+        let e = visit::effects(st);
+        if e.reads.contains(&v) || e.writes.iter().any(|w| w.var == v) {
+            n += 1;
+        }
+    });
+    n
+}
+
+/// Whether any statement of `b` (nested ones included) writes `v`.
+fn writes_in(b: &[Stmt], v: VarId) -> bool {
+    let mut found = false;
+    visit::walk(b, &mut |st| {
+        found |= visit::effects(st).writes.iter().any(|w| w.var == v);
+    });
+    found
+}
+
+/// `v = 0; .. v += e` as `v = e`.
+fn fuse_zero_then_add(b: &mut Block) -> bool {
+    let mut changed = false;
     for s in b.iter_mut() {
         for c in visit::children_mut(s) {
-            fuse_zero_then_add(c);
+            changed |= fuse_zero_then_add(c);
         }
     }
     let mut i = 0;
@@ -44,13 +139,13 @@ fn fuse_zero_then_add(b: &mut Block) {
                 } = &b[j]
                 {
                     if place.is_var() && place.root == v && value.var() != Some(v) {
-                        let s = Stmt::Assign {
+                        b[j] = Stmt::Assign {
                             target: v,
                             op: Op::Use(value.clone()),
                             span: *span,
                         };
-                        b[j] = s;
                         b.remove(i);
+                        changed = true;
                         continue;
                     }
                 }
@@ -58,39 +153,280 @@ fn fuse_zero_then_add(b: &mut Block) {
         }
         i += 1;
     }
+    changed
 }
 
-fn mentions(s: &Stmt, v: VarId) -> bool {
+/// Operations of literals, products by one, selections on a known condition.
+fn fold_constants(b: &mut Block) -> bool {
+    let mut changed = false;
+    // An indicator `t = if c { 1 } else { 0 }` times `a` is `if c { a } else { 0 }`.
+    let mut indicators: HashMap<VarId, Atom> = HashMap::new();
+    visit::walk(b, &mut |s| {
+        if let Stmt::Assign {
+            target,
+            op: Op::Select(c, Atom::Float(one), Atom::Float(zero)),
+            ..
+        } = s
+        {
+            if *one == 1.0 && *zero == 0.0 {
+                indicators.insert(*target, c.clone());
+            }
+        }
+    });
+    visit::walk_mut(b, &mut |s| {
+        if let Stmt::Assign { op, .. } = s {
+            if let Some(folded) = fold(op) {
+                *op = folded;
+                changed = true;
+            } else if let Op::Prim(p, args) = op {
+                if p.rule().name == "mul" && args.len() == 2 {
+                    let pick = |k: usize| args[k].var().and_then(|v| indicators.get(&v).cloned());
+                    let hit = pick(1).map(|c| (c, 0)).or_else(|| pick(0).map(|c| (c, 1)));
+                    if let Some((c, other)) = hit {
+                        *op = Op::Select(c, args[other].clone(), Atom::Float(0.0));
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if let Stmt::Sweep(Sweep::Kernel(Kernel::ScaleAll {
+            alpha: Atom::Float(a),
+            ..
+        })) = s
+        {
+            if *a == 1.0 {
+                // Scaling by one: nothing (an `if` with no branches, removed below).
+                *s = Stmt::If {
+                    cond: Atom::Bool(false),
+                    then: Vec::new(),
+                    els: Vec::new(),
+                };
+                changed = true;
+            }
+        }
+    });
+    changed
+}
+
+fn fold(op: &Op) -> Option<Op> {
+    let lit = |a: &Atom| match a {
+        Atom::Float(x) => Some(*x),
+        _ => None,
+    };
+    match op {
+        Op::Prim(p, args) => {
+            let rule = p.rule();
+            if rule.types != Types::Int && !args.is_empty() && args.iter().all(|a| lit(a).is_some())
+            {
+                let xs: Vec<f64> = args.iter().filter_map(lit).collect();
+                let v = (rule.eval)(&xs);
+                return v.is_finite().then_some(Op::Use(Atom::Float(v)));
+            }
+            match (rule.name, args.as_slice()) {
+                ("mul" | "scaled", [a, b]) if lit(b) == Some(1.0) => Some(Op::Use(a.clone())),
+                ("mul" | "scaled", [a, b]) if lit(a) == Some(1.0) => Some(Op::Use(b.clone())),
+                ("div", [a, b]) if lit(b) == Some(1.0) => Some(Op::Use(a.clone())),
+                _ => None,
+            }
+        }
+        Op::Select(Atom::Bool(c), a, b) => Some(Op::Use(if *c { a.clone() } else { b.clone() })),
+        Op::Select(c, Atom::Bool(true), Atom::Bool(false)) => Some(Op::Use(c.clone())),
+        Op::Select(_, a, b) if a == b => Some(Op::Use(a.clone())),
+        Op::Cmp(c, a, b) => {
+            let (x, y) = (lit(a)?, lit(b)?);
+            let v = match c {
+                CmpOp::Lt => x < y,
+                CmpOp::Le => x <= y,
+                CmpOp::Gt => x > y,
+                CmpOp::Ge => x >= y,
+                CmpOp::Eq => x == y,
+                CmpOp::Ne => x != y,
+            };
+            Some(Op::Use(Atom::Bool(v)))
+        }
+        Op::Not(Atom::Bool(c)) => Some(Op::Use(Atom::Bool(!c))),
+        _ => None,
+    }
+}
+
+/// The same pure operation twice in a block, with nothing it reads written between: the
+/// second is a copy of the first.
+fn common_subexpressions(b: &mut Block) -> bool {
+    let mut changed = false;
+    for s in b.iter_mut() {
+        for c in visit::children_mut(s) {
+            changed |= common_subexpressions(c);
+        }
+    }
+    let mut seen: Vec<(String, VarId, Vec<VarId>)> = Vec::new();
+    for s in b.iter_mut() {
+        let written: Vec<VarId> = {
+            let mut w = Vec::new();
+            visit::walk(std::slice::from_ref(s), &mut |st| {
+                w.extend(visit::effects(st).writes.into_iter().map(|x| x.var))
+            });
+            w
+        };
+        if let Stmt::Assign { target, op, .. } = s {
+            if cse_candidate(op) {
+                let key = format!("{op:?}");
+                if let Some((_, first, _)) = seen.iter().find(|(k, _, _)| *k == key) {
+                    if *first != *target {
+                        *op = Op::Use(Atom::Var(*first));
+                        changed = true;
+                    }
+                } else {
+                    let reads = visit::op_reads(op);
+                    if !reads.contains(target) {
+                        seen.retain(|(_, v, r)| {
+                            !written.contains(v) && !r.iter().any(|x| written.contains(x))
+                        });
+                        seen.push((key, *target, reads));
+                        continue;
+                    }
+                }
+            }
+        }
+        seen.retain(|(_, v, r)| !written.contains(v) && !r.iter().any(|x| written.contains(x)));
+    }
+    changed
+}
+
+fn cse_candidate(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Load(_) | Op::Prim(..) | Op::Cmp(..) | Op::Len(_) | Op::Cast(..) | Op::Not(_)
+    )
+}
+
+/// Copies `c = s` of scalars replaced by `s`, in the block where `c` lives, when `s` is a
+/// literal or is not written again there.
+fn propagate_copies(f: &mut Function, counts: &Counts) -> bool {
+    let scalar: Vec<bool> = f
+        .vars
+        .iter()
+        .map(|v| matches!(v.ty, Ty::Float | Ty::Int | Ty::Bool))
+        .collect();
+    propagate_in(&mut f.body, counts, &scalar)
+}
+
+fn propagate_in(b: &mut Block, counts: &Counts, scalar: &[bool]) -> bool {
+    let mut changed = false;
+    for s in b.iter_mut() {
+        for c in visit::children_mut(s) {
+            changed |= propagate_in(c, counts, scalar);
+        }
+    }
+    let mut i = 0;
+    while i < b.len() {
+        let Stmt::Assign {
+            target: c,
+            op: Op::Use(src),
+            ..
+        } = &b[i]
+        else {
+            i += 1;
+            continue;
+        };
+        let (c, src) = (*c, src.clone());
+        let ok = !counts.fixed[c.index()]
+            && scalar[c.index()]
+            && counts.writes[c.index()] == 1
+            && mention_count(&b[i..], c) == counts.mentions[c.index()]
+            && match &src {
+                Atom::Var(s) => *s != c && scalar[s.index()] && !writes_in(&b[i + 1..], *s),
+                _ => !counts.roots[c.index()],
+            };
+        if !ok {
+            i += 1;
+            continue;
+        }
+        b.remove(i);
+        for s in b[i..].iter_mut() {
+            substitute(s, c, &src);
+        }
+        changed = true;
+    }
+    changed
+}
+
+/// Replaces `c` by `src` in `s` and its blocks.
+fn substitute(s: &mut Stmt, c: VarId, src: &Atom) {
+    let mut one = |st: &mut Stmt| match src {
+        Atom::Var(v) => visit::vars_mut(st, &mut |x| {
+            if *x == c {
+                *x = *v;
+            }
+        }),
+        lit => visit::rewrite_atoms(st, &mut |a| {
+            if *a == Atom::Var(c) {
+                *a = lit.clone();
+            }
+        }),
+    };
+    one(s);
+    for b in visit::children_mut(s) {
+        visit::walk_mut(b, &mut one);
+    }
+}
+
+/// Stores to a variable of a block that nothing reads afterwards (the resets of adjoints
+/// after their last use).
+fn dead_stores(b: &mut Block, counts: &Counts) -> bool {
+    let mut changed = false;
+    for s in b.iter_mut() {
+        for c in visit::children_mut(s) {
+            changed |= dead_stores(c, counts);
+        }
+    }
+    let mut i = b.len();
+    while i > 0 {
+        i -= 1;
+        let Stmt::Assign { target: x, op, .. } = &b[i] else {
+            continue;
+        };
+        let x = *x;
+        if counts.fixed[x.index()] || matches!(op, Op::Call(_)) {
+            continue;
+        }
+        // `x` lives in this block: every mention is here, and its first one assigns it.
+        let all_here = mention_count(b, x) == counts.mentions[x.index()];
+        let first = b.iter().position(|s| mentions(s, x));
+        let starts_fresh = first.is_some_and(|k| {
+            matches!(&b[k], Stmt::Assign { target, op, .. } if *target == x && !visit::op_reads(op).contains(&x))
+        });
+        let read_later = b[i + 1..].iter().any(|s| reads_deep(s, x));
+        if all_here && starts_fresh && !read_later && first != Some(i) {
+            b.remove(i);
+            changed = true;
+        }
+    }
+    changed
+}
+
+fn reads_deep(s: &Stmt, v: VarId) -> bool {
     let mut found = false;
-    visit::walk(std::slice::from_ref(s).to_vec().as_ref(), &mut |st| {
-        let e = visit::effects(st);
-        found |= e.reads.contains(&v) || e.writes.iter().any(|w| w.var == v);
+    visit::walk(std::slice::from_ref(s), &mut |st| {
+        found |= visit::effects(st).reads.contains(&v)
     });
     found
 }
 
-/// `t = op; .. c = t` with `t` a temporary used only there: `c = op` (the value takes the
-/// copy's name: `value = x * y` rather than `t3 = x * y; value = t3`).
-fn coalesce(f: &mut Function) {
-    let writes = visit::write_counts(&f.body, f.vars.len());
-    let mut reads = vec![0usize; f.vars.len()];
-    visit::walk(&f.body, &mut |s| {
-        for r in visit::effects(s).reads {
-            reads[r.index()] += 1;
-        }
-    });
-    for r in &f.returns {
-        reads[r.index()] += 1;
-    }
+/// `t = op; .. c = t` with `t` a temporary used only there: `c = op`.
+fn coalesce(f: &mut Function) -> bool {
+    let counts = Counts::of(f);
     let temps: Vec<bool> = f.vars.iter().map(|v| v.origin == Origin::Temp).collect();
-    let ok = |v: VarId| writes[v.index()] == 1 && reads[v.index()] == 1 && temps[v.index()];
-    coalesce_block(&mut f.body, &ok);
+    let ok = |v: VarId| {
+        counts.writes[v.index()] == 1 && counts.mentions[v.index()] == 2 && temps[v.index()]
+    };
+    coalesce_block(&mut f.body, &ok)
 }
 
-fn coalesce_block(b: &mut Block, ok: &impl Fn(VarId) -> bool) {
+fn coalesce_block(b: &mut Block, ok: &impl Fn(VarId) -> bool) -> bool {
+    let mut changed = false;
     for s in b.iter_mut() {
         for c in visit::children_mut(s) {
-            coalesce_block(c, ok);
+            changed |= coalesce_block(c, ok);
         }
     }
     let mut i = 0;
@@ -111,130 +447,21 @@ fn coalesce_block(b: &mut Block, ok: &impl Fn(VarId) -> bool) {
             } if *src == t => Some((j, *c)),
             _ => None,
         });
-        let Some((j, c)) = copy else {
-            i += 1;
-            continue;
-        };
-        // `c` must not be read or written between the two, nor read by the operation.
-        let clean = (i + 1..j).all(|k| !mentions(&b[k], c));
-        let reads_c = match &b[i] {
-            Stmt::Assign { op, .. } => visit::op_reads(op).contains(&c),
-            _ => true,
-        };
-        if clean && !reads_c {
-            if let Stmt::Assign { target, .. } = &mut b[i] {
-                *target = c;
+        if let Some((j, c)) = copy {
+            let clean = (i + 1..j).all(|k| !mentions(&b[k], c));
+            let reads_c = match &b[i] {
+                Stmt::Assign { op, .. } => visit::op_reads(op).contains(&c),
+                _ => true,
+            };
+            if clean && !reads_c {
+                if let Stmt::Assign { target, .. } = &mut b[i] {
+                    *target = c;
+                }
+                b.remove(j);
+                changed = true;
             }
-            b.remove(j);
         }
         i += 1;
     }
-}
-
-/// Replaces the copies `c = s` of scalars that never change afterwards by `s`.
-fn propagate_copies(f: &mut Function) {
-    let writes = visit::write_counts(&f.body, f.vars.len());
-    let params: std::collections::HashSet<VarId> = f.params.iter().map(|p| p.var).collect();
-    // Variables assigned once, at the top level of the body (not in a loop or branch).
-    let mut top_once = vec![false; f.vars.len()];
-    for s in &f.body {
-        if let Stmt::Assign { target, .. } = s {
-            if writes[target.index()] == 1 {
-                top_once[target.index()] = true;
-            }
-        }
-    }
-    let stable = |v: VarId| (params.contains(&v) && writes[v.index()] == 0) || top_once[v.index()];
-    // Variables used as the root of a place (`x[i]`, kernels' operands) keep their names.
-    let mut roots = vec![false; f.vars.len()];
-    visit::walk(&f.body, &mut |s| {
-        mark_roots(s, &mut roots);
-    });
-    let mut subst: std::collections::HashMap<VarId, Atom> = std::collections::HashMap::new();
-    for s in &f.body {
-        if let Stmt::Assign {
-            target,
-            op: Op::Use(a),
-            ..
-        } = s
-        {
-            let scalar = matches!(f.ty(*target), Ty::Float | Ty::Int | Ty::Bool);
-            let from_stable = match a {
-                Atom::Var(s) => stable(*s) && f.ty(*s) == f.ty(*target),
-                _ => false,
-            };
-            if scalar
-                && writes[target.index()] == 1
-                && from_stable
-                && !params.contains(target)
-                && !roots[target.index()]
-            {
-                subst.insert(*target, a.clone());
-            }
-        }
-    }
-    if subst.is_empty() {
-        return;
-    }
-    // Chains: c = b, b = a.
-    let resolve = |a: &Atom| {
-        let mut a = a.clone();
-        while let Atom::Var(v) = &a {
-            match subst.get(v) {
-                Some(next) => a = next.clone(),
-                None => break,
-            }
-        }
-        a
-    };
-    let body = std::mem::take(&mut f.body);
-    f.body = visit::map(body, &mut |mut s| {
-        if let Stmt::Assign { target, .. } = &s {
-            if subst.contains_key(target) {
-                return Vec::new();
-            }
-        }
-        visit::rewrite_atoms(&mut s, &mut |a| *a = resolve(a));
-        vec![s]
-    });
-    for r in &mut f.returns {
-        if let Atom::Var(v) = resolve(&Atom::Var(*r)) {
-            *r = v;
-        }
-    }
-}
-
-/// Marks the variables `s` uses as the root of a place.
-fn mark_roots(s: &Stmt, roots: &mut [bool]) {
-    let mut mark = |p: &Place| roots[p.root.index()] = true;
-    match s {
-        Stmt::Assign { op, .. } => match op {
-            Op::Load(p) | Op::Len(p) => mark(p),
-            Op::Call(c) => c.args.iter().filter_map(Arg::place).for_each(mark),
-            _ => {}
-        },
-        Stmt::Store { place, .. } | Stmt::Accumulate { place, .. } => mark(place),
-        Stmt::Sweep(Sweep::Pop { place, .. }) => mark(place),
-        Stmt::Sweep(Sweep::Call { call, .. }) => {
-            call.args.iter().filter_map(Arg::place).for_each(mark)
-        }
-        Stmt::Sweep(Sweep::Kernel(k)) => match k {
-            Kernel::Dot { acc, a, b, .. } => {
-                mark(acc);
-                mark(&a.place);
-                mark(&b.place);
-            }
-            Kernel::Axpy { x, y, .. } => {
-                mark(&x.place);
-                mark(&y.place);
-            }
-            Kernel::AxpyAll { x, y, .. } => {
-                mark(x);
-                mark(y);
-            }
-            Kernel::ScaleAll { y, .. } | Kernel::ZeroAll { y } => mark(y),
-            Kernel::SumAll { place, .. } => mark(place),
-        },
-        _ => {}
-    }
+    changed
 }

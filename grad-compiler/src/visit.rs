@@ -235,7 +235,7 @@ pub fn children_mut(s: &mut Stmt) -> Vec<&mut Block> {
 
 /// Calls `f` on every statement of `block`, nested ones included, in program order (a
 /// statement before the blocks it holds).
-pub fn walk<'a>(block: &'a Block, f: &mut impl FnMut(&'a Stmt)) {
+pub fn walk<'a>(block: &'a [Stmt], f: &mut impl FnMut(&'a Stmt)) {
     for s in block {
         f(s);
         for b in children(s) {
@@ -379,4 +379,190 @@ pub fn rewrite_atoms(s: &mut Stmt, f: &mut impl FnMut(&mut Atom)) {
             },
         },
     }
+}
+
+/// Calls `f` on every variable a statement mentions itself (reads, writes, stacks, loop
+/// variables; not in nested blocks), in place.
+pub fn vars_mut(s: &mut Stmt, f: &mut impl FnMut(&mut VarId)) {
+    fn atom(a: &mut Atom, f: &mut impl FnMut(&mut VarId)) {
+        if let Atom::Var(v) = a {
+            f(v);
+        }
+    }
+    fn place(p: &mut Place, f: &mut impl FnMut(&mut VarId)) {
+        f(&mut p.root);
+        for proj in &mut p.path {
+            if let Proj::Index(a) = proj {
+                atom(a, f);
+            }
+        }
+    }
+    fn arg(a: &mut Arg, f: &mut impl FnMut(&mut VarId)) {
+        match a {
+            Arg::Value(x) | Arg::Seed(x) => atom(x, f),
+            Arg::Ref(p) | Arg::MutRef(p) => place(p, f),
+            Arg::View(p, lo, hi) | Arg::MutView(p, lo, hi) => {
+                place(p, f);
+                for x in lo.iter_mut().chain(hi.iter_mut()) {
+                    atom(x, f);
+                }
+            }
+        }
+    }
+    fn run(r: &mut Run, f: &mut impl FnMut(&mut VarId)) {
+        place(&mut r.place, f);
+        atom(&mut r.start, f);
+    }
+    fn op(o: &mut Op, f: &mut impl FnMut(&mut VarId)) {
+        match o {
+            Op::Use(a) | Op::Not(a) | Op::Cast(a, _) | Op::NoGrad(a) | Op::ZeroLike(a) => {
+                atom(a, f)
+            }
+            Op::Load(p) | Op::Len(p) => place(p, f),
+            Op::Prim(_, args) | Op::Seq(args, _) | Op::Tuple(args) => {
+                args.iter_mut().for_each(|a| atom(a, f))
+            }
+            Op::Repeat(a, c, _) => {
+                atom(a, f);
+                if let Count::Atom(n) = c {
+                    atom(n, f);
+                }
+            }
+            Op::Cmp(_, a, b) => {
+                atom(a, f);
+                atom(b, f);
+            }
+            Op::Select(c, a, b) => {
+                atom(c, f);
+                atom(a, f);
+                atom(b, f);
+            }
+            Op::Struct(_, fields) => fields.iter_mut().for_each(|(_, a)| atom(a, f)),
+            Op::Call(c) => c.args.iter_mut().for_each(|a| arg(a, f)),
+            Op::Const(_) | Op::Num(_) | Op::Placeholder => {}
+        }
+    }
+    match s {
+        Stmt::Assign { target, op: o, .. } => {
+            f(target);
+            op(o, f);
+        }
+        Stmt::Store {
+            place: p, value, ..
+        }
+        | Stmt::Accumulate {
+            place: p, value, ..
+        } => {
+            place(p, f);
+            atom(value, f);
+        }
+        Stmt::If { cond, .. } | Stmt::While { cond, .. } => atom(cond, f),
+        Stmt::For { var, lo, hi, .. } => {
+            f(var);
+            atom(lo, f);
+            atom(hi, f);
+        }
+        Stmt::Sweep(sw) => match sw {
+            Sweep::Push { stack, value } => {
+                f(stack);
+                atom(value, f);
+            }
+            Sweep::Pop { stack, place: p } => {
+                f(stack);
+                place(p, f);
+            }
+            Sweep::Call { target, call } => {
+                if let Some(t) = target {
+                    f(t);
+                }
+                call.args.iter_mut().for_each(|a| arg(a, f));
+            }
+            Sweep::Kernel(k) => match k {
+                Kernel::Dot { acc, a, b, len, .. } => {
+                    place(acc, f);
+                    run(a, f);
+                    run(b, f);
+                    atom(len, f);
+                }
+                Kernel::Axpy { alpha, x, y, len } => {
+                    atom(alpha, f);
+                    run(x, f);
+                    run(y, f);
+                    atom(len, f);
+                }
+                Kernel::AxpyAll { alpha, x, y } => {
+                    atom(alpha, f);
+                    place(x, f);
+                    place(y, f);
+                }
+                Kernel::ScaleAll { alpha, y } => {
+                    atom(alpha, f);
+                    place(y, f);
+                }
+                Kernel::ZeroAll { y } => place(y, f),
+                Kernel::SumAll { target, place: p } => {
+                    f(target);
+                    place(p, f);
+                }
+            },
+        },
+    }
+}
+
+/// `block` with every variable in `map` replaced by its image, nested blocks included.
+pub fn renamed(block: Block, map: &std::collections::HashMap<VarId, VarId>) -> Block {
+    map_block_vars(block, &mut |v| {
+        if let Some(w) = map.get(v) {
+            *v = *w;
+        }
+    })
+}
+
+fn map_block_vars(block: Block, f: &mut impl FnMut(&mut VarId)) -> Block {
+    map(block, &mut |mut s| {
+        vars_mut(&mut s, f);
+        vec![s]
+    })
+}
+
+/// Calls `f` on every statement of `block`, nested ones included, mutably (a statement
+/// before the blocks it holds).
+pub fn walk_mut(block: &mut Block, f: &mut impl FnMut(&mut Stmt)) {
+    for s in block.iter_mut() {
+        f(s);
+        for b in children_mut(s) {
+            walk_mut(b, f);
+        }
+    }
+}
+
+/// The places a statement reads or writes itself (the roots of `x[i]`, `p.w`, kernels'
+/// operands, call arguments passed by reference).
+pub fn places(s: &Stmt) -> Vec<&Place> {
+    fn args(c: &Call) -> impl Iterator<Item = &Place> {
+        c.args.iter().filter_map(Arg::place)
+    }
+    let mut out = Vec::new();
+    match s {
+        Stmt::Assign { op, .. } => match op {
+            Op::Load(p) | Op::Len(p) => out.push(p),
+            Op::Call(c) => out.extend(args(c)),
+            _ => {}
+        },
+        Stmt::Store { place, .. } | Stmt::Accumulate { place, .. } => out.push(place),
+        Stmt::If { .. } | Stmt::For { .. } | Stmt::While { .. } => {}
+        Stmt::Sweep(sw) => match sw {
+            Sweep::Push { .. } => {}
+            Sweep::Pop { place, .. } => out.push(place),
+            Sweep::Call { call, .. } => out.extend(args(call)),
+            Sweep::Kernel(k) => match k {
+                Kernel::Dot { acc, a, b, .. } => out.extend([acc, &a.place, &b.place]),
+                Kernel::Axpy { x, y, .. } => out.extend([&x.place, &y.place]),
+                Kernel::AxpyAll { x, y, .. } => out.extend([x, y]),
+                Kernel::ScaleAll { y, .. } | Kernel::ZeroAll { y } => out.push(y),
+                Kernel::SumAll { place, .. } => out.push(place),
+            },
+        },
+    }
+    out
 }

@@ -107,6 +107,19 @@ impl<'a> Reverse<'a> {
         self.recompute_reads.extend(visit::block_reads(&recompute));
         let mut b = recompute;
         b.extend(rb);
+        // The recomputation has variables of its own (what the forward loop computed is
+        // gone by then), so each loop's locals live in that loop.
+        let mut fresh = std::collections::HashMap::new();
+        for v in visit::block_writes(&b) {
+            let carried = accs.contains(&v) || !local.contains(&v) || *var == v;
+            if !carried && v.index() < self.orig.vars.len() && !fresh.contains_key(&v) {
+                let copy = self.f.var(v).clone();
+                let w = self.f.add_var(copy.name, copy.ty, copy.span, copy.origin);
+                fresh.insert(v, w);
+            }
+        }
+        let b = visit::renamed(b, &fresh);
+
         vec![Stmt::For {
             var: *var,
             lo: lo.clone(),
@@ -324,7 +337,8 @@ impl<'a> Reverse<'a> {
     }
 }
 
-/// Whether `v` is read anywhere in `whole` outside the loop statement `lp`.
+/// Whether a derivative of `v` flows anywhere in `whole` outside the loop statement `lp`
+/// (reading its length or indexing with it does not count).
 fn read_outside(whole: &Block, lp: &Stmt, v: VarId) -> bool {
     let mut found = false;
     fn walk_skip(b: &Block, lp: &Stmt, v: VarId, found: &mut bool) {
@@ -332,9 +346,13 @@ fn read_outside(whole: &Block, lp: &Stmt, v: VarId) -> bool {
             if std::ptr::eq(s, lp) {
                 continue;
             }
-            if visit::effects(s).reads.contains(&v) {
+            if crate::analysis::activity::flows(s)
+                .iter()
+                .any(|(from, _)| *from == v)
+            {
                 *found = true;
             }
+
             for c in visit::children(s) {
                 walk_skip(c, lp, v, found);
             }

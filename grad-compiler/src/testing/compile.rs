@@ -221,9 +221,9 @@ fn second_order(cx: &Ctx, pb: &Companion, gi: &Companion) -> Vec<Companion> {
     vec![pbpf, hvp_into, hvp]
 }
 
-/// `f_hvp`: a copy of the private `wrappers::hvp_wrapper` (the IR wrapper is not public, so
-/// the tests rebuild it the same way: zeroed gradient and product buffers, filled by
-/// `f_hvp_into`).
+/// `f_hvp`: a copy of the private `wrappers::hvp_wrapper` (that IR wrapper is not public,
+/// so the tests rebuild it the same way: zeroed gradient and product buffers, filled by
+/// `f_hvp_into`). Keep in step with it.
 fn hvp_wrapper(cx: &Ctx, into: &Companion) -> Companion {
     let l = cx.lowered;
     let mut f = l.func.clone();
@@ -233,6 +233,7 @@ fn hvp_wrapper(cx: &Ctx, into: &Companion) -> Companion {
         .iter()
         .map(|p| Arg::Value(Atom::Var(p.var)))
         .collect();
+    let mut directions = Vec::new();
     for p in into.func.params.iter().filter(|p| {
         matches!(
             into.func.var(p.var).origin,
@@ -246,7 +247,7 @@ fn hvp_wrapper(cx: &Ctx, into: &Companion) -> Companion {
             passing: p.passing.clone(),
             written: p.written.clone(),
         });
-        args.push(Arg::Value(Atom::Var(v)));
+        directions.push(Arg::Value(Atom::Var(v)));
     }
     let mut outs = Vec::new();
     for binder in [Binder::Gradient, Binder::HessianVector] {
@@ -268,9 +269,10 @@ fn hvp_wrapper(cx: &Ctx, into: &Companion) -> Companion {
         }
         outs.push(group);
     }
-    for g in outs.iter().flatten() {
-        args.push(Arg::MutRef(Place::var(*g)));
-    }
+    // f_hvp_into(params.., grad_p.., v_p.., hv_p..): forward mode's order.
+    args.extend(outs[0].iter().map(|g| Arg::MutRef(Place::var(*g))));
+    args.extend(directions);
+    args.extend(outs[1].iter().map(|h| Arg::MutRef(Place::var(*h))));
     let result = f.returns[0];
     let value = f.add_var(
         Binder::Value.base(),

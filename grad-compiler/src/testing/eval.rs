@@ -755,7 +755,7 @@ impl Machine<'_> {
             Op::Const(c) => {
                 let x = c
                     .value
-                    .ok_or_else(|| format!("the constant {} has no value", c.path.join("::")))?;
+                    .ok_or_else(|| format!("the constant {} is not known", c.path.join("::")))?;
                 match ty {
                     Ty::Int => Value::Int(x as i64),
                     _ => Value::Float(fr.round(x)),
@@ -801,7 +801,7 @@ impl Machine<'_> {
                 .collect::<R<Vec<_>>>()?;
             return (rule.eval_int)(&ns)
                 .map(Value::Int)
-                .ok_or_else(|| format!("integer overflow in {} of {ns:?}", rule.name));
+                .ok_or_else(|| format!("{} of {ns:?} has no value (an overflow)", rule.name));
         }
         let mut xs = Vec::with_capacity(vals.len());
         for (i, v) in vals.iter().enumerate() {
@@ -816,7 +816,18 @@ impl Machine<'_> {
             self.stats.kink(d);
             self.stats.event(1, sign_class(d));
         }
-        Ok(Value::Float(fr.round((rule.eval)(&xs))))
+        if rule.name == "clamp" && !(xs[1] <= xs[2]) {
+            return Err(format!(
+                "clamp({}, {}, {}): min > max (Rust panics)",
+                xs[0], xs[1], xs[2]
+            ));
+        }
+        // A rule's value is Rust's own function, which may panic on some operands.
+        let eval = rule.eval;
+        match std::panic::catch_unwind(|| eval(&xs)) {
+            Ok(x) => Ok(Value::Float(fr.round(x))),
+            Err(_) => Err(format!("{} panics on {xs:?}", rule.name)),
+        }
     }
 
     fn compare(&mut self, fr: &Frame, c: CmpOp, a: &Atom, b: &Atom) -> R<Value> {
@@ -1244,6 +1255,9 @@ fn default_of(ty: &Ty, placeholder: bool) -> R<Value> {
                 .map(|t| default_of(t, placeholder))
                 .collect::<R<Vec<_>>>()?,
         ),
+        // Only rustc knows the type: the program overwrites the value before reading it, so
+        // any value does (a read of it fails as a mismatch).
+        Ty::Opaque | Ty::Struct(_) if placeholder => Value::Unit,
         t => return Err(format!("no default value of type {t:?}")),
     })
 }

@@ -292,6 +292,8 @@ struct SeqVar {
     name: String,
     len: Len,
     mutable: bool,
+    /// A fixed-size array (`[f64; 3]`), not a `Vec` or a slice.
+    array: bool,
 }
 
 /// An integer in scope and the length it is known to stay below.
@@ -356,13 +358,6 @@ impl E {
     }
 }
 
-/// The enclosing loop, for `break` and `continue`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum LoopKind {
-    /// A `for` loop or a `while`/`loop` whose counter steps first: both may `continue`.
-    Any,
-}
-
 /// Float literals.
 const LITS: [&str; 9] = [
     "0.5", "1.0", "2.0", "1.5", "0.25", "3.0", "0.75", "1.25", "0.1",
@@ -390,11 +385,13 @@ struct Gen<'r> {
     /// Names of the parameters (for `adj_` + name locals).
     params: Vec<String>,
     helpers: Vec<Helper>,
-    loops: Vec<LoopKind>,
+    /// Enclosing loops (`break` and `continue` may appear: every counter steps first).
+    loops: usize,
     ret: Ret,
     /// Statement nesting depth.
     depth: usize,
     counter: usize,
+    cfg: Config,
 }
 
 impl Gen<'_> {
@@ -504,7 +501,10 @@ impl Gen<'_> {
             12 => {
                 let c = self.cond(d);
                 let (x, y) = (self.expr(d), self.expr(d));
-                E::var(format!("(if {c} {{ {} }} else {{ {} }})", x.s, y.s))
+                E {
+                    s: format!("(if {c} {{ {} }} else {{ {} }})", x.s, y.s),
+                    lit: x.lit && y.lit,
+                }
             }
             13 => self.block_expr(d),
             14 => self.iter_expr(d),
@@ -538,7 +538,15 @@ impl Gen<'_> {
             .collect();
         let p = *self.rng.pick(&prims);
         let r = p.rule();
-        let args: Vec<E> = r.domain.iter().map(|dom| self.operand(*dom, d)).collect();
+        let mut args: Vec<E> = r.domain.iter().map(|dom| self.operand(*dom, d)).collect();
+        if r.name == "clamp" {
+            // Rust's `clamp` panics unless `min <= max`: the bounds are `lo, lo + width`.
+            let width = self.operand(Domain::Positive, d.min(1));
+            args[2] = E {
+                s: format!("({} + {})", args[1].s, width.s),
+                lit: args[1].lit && width.lit,
+            };
+        }
         let lit = args.iter().all(|a| a.lit);
         let s = match r.syntax {
             Syntax::Binary(op) => format!("({} {op} {})", args[0].s, args[1].s),
@@ -567,13 +575,13 @@ impl Gen<'_> {
         let s = match dom {
             Domain::Any => return e,
             Domain::Positive => match self.rng.below(3) {
-                0 => format!("({}.abs() + 0.5)", recv(&e)),
+                0 => format!("({} + 0.5)", method(&e, "abs", "")),
                 1 => format!("({} * {} + 0.25)", e.s, e.s),
-                _ => format!("({}.abs() + 0.1)", recv(&e)),
+                _ => format!("({} + 0.1)", method(&e, "abs", "")),
             },
             Domain::Unit => match self.rng.below(2) {
-                0 => format!("({}.tanh() * 0.9)", recv(&e)),
-                _ => format!("({}.sin() * 0.8)", recv(&e)),
+                0 => format!("({} * 0.9)", method(&e, "tanh", "")),
+                _ => format!("({} * 0.8)", method(&e, "sin", "")),
             },
             Domain::AboveOne => format!("({} * {} + 1.25)", e.s, e.s),
             Domain::SmallInt => {
@@ -590,9 +598,9 @@ impl Gen<'_> {
                 };
             }
             Domain::NonZero => match self.rng.below(3) {
-                0 => format!("({}.abs() + 0.5)", recv(&e)),
+                0 => format!("({} + 0.5)", method(&e, "abs", "")),
                 1 => format!("(-({} * {} + 0.5))", e.s, e.s),
-                _ => format!("({}.abs() + 0.25)", recv(&e)),
+                _ => format!("({} + 0.25)", method(&e, "abs", "")),
             },
         };
         E { s, lit: e.lit }
@@ -614,7 +622,7 @@ impl Gen<'_> {
         if self.rng.chance(0.2) && (!self.scope.ints.is_empty() || self.scope.n.is_some()) {
             let i = self.uint();
             let k = self.rng.below(4);
-            return format!("{i} {op} {k}");
+            return format!("({i}) {op} {k}");
         }
         let x = self.var_expr(d.min(1));
         let y = if self.rng.chance(0.5) {
@@ -632,7 +640,7 @@ impl Gen<'_> {
             choices.push(n.clone());
         }
         let base = if choices.is_empty() {
-            self.rng.below(4).to_string()
+            format!("{}usize", self.rng.below(4))
         } else {
             self.rng.pick(&choices).clone()
         };
@@ -643,7 +651,7 @@ impl Gen<'_> {
             3 => format!("{base}.min(2)"),
             4 => {
                 let e = self.var_expr(1);
-                format!("(({}).abs() * 2.0) as usize", e.s)
+                format!("((({}).abs() * 2.0) as usize)", e.s)
             }
             5 if self.scope.idx.is_some() => {
                 let idx = self.scope.idx.clone().unwrap_or_default();
@@ -694,22 +702,23 @@ impl Gen<'_> {
         });
         let y = self.expr(d);
         self.scope = saved;
-        E::var(format!("{{ let {t} = {}; {t} * {} }}", x.s, y.s))
+        E::var(format!("({{ let {t} = {}; {t} * {} }})", x.s, y.s))
     }
 
     /// `match i { 0 => e, 1 | 2 => e, 3..=5 => e, _ => e }`.
     fn match_expr(&mut self, d: usize) -> E {
         let i = self.uint();
-        let arms = [
-            format!("0 => {}", self.expr(d).s),
-            format!("1 | 2 => {}", self.expr(d).s),
-            format!("3..=5 => {}", self.expr(d).s),
-            format!("_ => {}", self.expr(d).s),
-        ];
+        let es: Vec<E> = (0..4).map(|_| self.expr(d)).collect();
+        let pats = ["0", "1 | 2", "3..=5"];
         let take = 1 + self.rng.below(3);
-        let mut chosen: Vec<String> = arms[..take].to_vec();
-        chosen.push(arms[3].clone());
-        E::var(format!("(match {i} {{ {} }})", chosen.join(", ")))
+        let mut arms: Vec<String> = (0..take)
+            .map(|k| format!("{} => {}", pats[k], es[k].s))
+            .collect();
+        arms.push(format!("_ => {}", es[3].s));
+        E {
+            s: format!("(match {i} {{ {} }})", arms.join(", ")),
+            lit: es[..take].iter().chain(&es[3..]).all(|e| e.lit),
+        }
     }
 
     /// An iterator chain over a sequence in scope.
@@ -718,24 +727,19 @@ impl Gen<'_> {
             return self.prim(d);
         }
         let s = self.rng.pick(&self.scope.seqs).name.clone();
-        let v = self.fresh("e");
+        let other = self.rng.pick(&self.scope.seqs).name.clone();
+        let kind = self.rng.below(5);
+        // What the closure does not see is generated before its parameters are in scope.
+        let init = self.var_expr(d.min(1));
         let saved = self.scope.clone();
-        self.scope.floats.push(FloatVar {
-            name: v.clone(),
-            mutable: false,
-        });
-        let out = match self.rng.below(5) {
+        let v = self.bind_float("e");
+        let out = match kind {
             0 => {
                 let body = self.expr(d.min(2));
                 format!("{s}.iter().map(|&{v}| {}).sum::<f64>()", body.s)
             }
             1 => {
-                let other = self.rng.pick(&saved.seqs).name.clone();
-                let w = self.fresh("e");
-                self.scope.floats.push(FloatVar {
-                    name: w.clone(),
-                    mutable: false,
-                });
+                let w = self.bind_float("e");
                 let body = self.expr(d.min(2));
                 format!(
                     "{s}.iter().zip({other}.iter()).map(|(&{v}, &{w})| {}).sum::<f64>()",
@@ -755,12 +759,7 @@ impl Gen<'_> {
                 )
             }
             3 => {
-                let init = self.var_expr(d.min(1));
-                let acc = self.fresh("acc");
-                self.scope.floats.push(FloatVar {
-                    name: acc.clone(),
-                    mutable: false,
-                });
+                let acc = self.bind_float("acc");
                 let body = self.expr(d.min(2));
                 format!(
                     "{s}.iter().fold({}, |{acc}, &{v}| {acc} * 0.5 + {})",
@@ -774,6 +773,13 @@ impl Gen<'_> {
         };
         self.scope = saved;
         E::var(out)
+    }
+
+    /// A fresh immutable float put in scope.
+    fn bind_float(&mut self, plain: &str) -> String {
+        let v = self.fresh(plain);
+        self.push_float(&v, false);
+        v
     }
 
     /// A call of a scalar helper.
@@ -819,7 +825,7 @@ impl Gen<'_> {
                     .scope
                     .seqs
                     .iter()
-                    .filter(|s| s.len == Len::Three)
+                    .filter(|s| s.len == Len::Three && s.array)
                     .map(|s| s.name.clone())
                     .collect();
                 if !threes.is_empty() && self.rng.chance(0.6) {
@@ -874,6 +880,12 @@ impl Gen<'_> {
     }
 
     fn push_float(&mut self, name: &str, mutable: bool) {
+        // Compiler bug "fused-overwrite": a fused sum-reduction loop's per-iteration reverse
+        // reads a float local after the iteration overwrote it (no restore), so
+        // `for i in 0..2 { let mut h = x; h = h * x; s += h; }` gets a wrong gradient. Until
+        // it is fixed, floats declared inside loops are never reassigned (the loops update
+        // floats declared outside every loop instead).
+        let mutable = mutable && (self.loops == 0 || self.cfg.loop_local_updates);
         self.scope.floats.retain(|f| f.name != name);
         self.scope.floats.push(FloatVar {
             name: name.to_string(),
@@ -893,7 +905,7 @@ impl Gen<'_> {
 
     fn stmt(&mut self, out: &mut Vec<Node>) {
         let nest = self.depth < BLOCK_DEPTH;
-        let in_loop = !self.loops.is_empty();
+        let in_loop = self.loops > 0;
         match self.rng.below(24) {
             0..=3 => self.let_stmt(out),
             4 | 5 => self.let_mut_stmt(out),
@@ -950,11 +962,14 @@ impl Gen<'_> {
         match self.rng.below(9) {
             0 | 1 => format!("{m} += {};", e.s),
             2 => format!("{m} -= {};", e.s),
-            3 => format!("{m} *= {}.tanh();", recv(&e)),
-            4 => format!("{m} /= {}.abs() + 1.0;", recv(&e)),
+            3 => format!("{m} *= {};", method(&e, "tanh", "")),
+            4 => format!("{m} /= {} + 1.0;", method(&e, "abs", "")),
             5 => format!("{m} = {m} * 0.9 + {};", e.s),
             6 => format!("{m} = {m}.max({});", e.s),
             7 => format!("{m} = ({m} + {}).sin();", e.s),
+            // Compiler bug "self-assign": the reverse of `s = s` zeroes `s`'s adjoint
+            // (`adj_s += adj_s; adj_s = 0`), so a self-assignment is written as an update.
+            _ if e.s == m => format!("{m} = {m} * 0.5;"),
             _ => format!("{m} = {};", e.s),
         }
     }
@@ -975,12 +990,43 @@ impl Gen<'_> {
         out.push(Node::Line(line));
     }
 
+    /// The statements of a nested block; what they compute usually flows into a mutable
+    /// float of the enclosing scope (else most of it would be dead code).
     fn nested_body(&mut self) -> Vec<Node> {
         self.depth += 1;
-        let k = 1 + self.rng.below(3);
-        let b = self.block(k);
+        let saved = self.scope.clone();
+        let mut out = Vec::new();
+        for _ in 0..1 + self.rng.below(3) {
+            self.stmt(&mut out);
+        }
+        let new: Vec<String> = self
+            .scope
+            .floats
+            .iter()
+            .filter(|f| !saved.floats.iter().any(|g| g.name == f.name))
+            .map(|f| f.name.clone())
+            .collect();
+        let outer: Vec<String> = saved
+            .floats
+            .iter()
+            .filter(|f| f.mutable)
+            .map(|f| f.name.clone())
+            .collect();
+        if !new.is_empty() && !outer.is_empty() && self.rng.chance(0.8) {
+            let m = self.rng.pick(&outer).clone();
+            let v = self.rng.pick(&new).clone();
+            let e = self.expr(1);
+            let line = match self.rng.below(4) {
+                0 => format!("{m} += {v};"),
+                1 => format!("{m} = {m} * 0.9 + {v} * {};", e.s),
+                2 => format!("{m} = {m}.max({v});"),
+                _ => format!("{m} -= ({v} + {}).sin();", e.s),
+            };
+            out.push(Node::Line(line));
+        }
+        self.scope = saved;
         self.depth -= 1;
-        b
+        out
     }
 
     fn if_stmt(&mut self, out: &mut Vec<Node>) {
@@ -1005,7 +1051,8 @@ impl Gen<'_> {
     /// A carried accumulator before a loop: `let mut s = e;`, updated at the end of each
     /// iteration.
     fn carried(&mut self, out: &mut Vec<Node>) -> Option<String> {
-        if !self.rng.chance(0.75) {
+        // Inside a loop the accumulator would be a loop-local float (see `push_float`).
+        if !self.rng.chance(0.75) || (self.loops > 0 && !self.cfg.loop_local_updates) {
             return None;
         }
         let s = self.fresh("s");
@@ -1025,7 +1072,7 @@ impl Gen<'_> {
     fn for_stmt(&mut self, out: &mut Vec<Node>) {
         let acc = self.carried(out);
         let i = self.fresh("i");
-        let n = self.scope.n.clone().unwrap_or_else(|| "2".into());
+        let n = self.scope.n.clone().unwrap_or_else(|| "2usize".into());
         let a_len = self
             .scope
             .seqs
@@ -1042,9 +1089,9 @@ impl Gen<'_> {
             .collect();
         let (range, below) = match self.rng.below(7) {
             0 | 1 => (format!("0..{n}"), Some(Len::N)),
-            2 => ("0..3".into(), Some(Len::Three)),
+            2 => ("0..3usize".into(), Some(Len::Three)),
             3 => (format!("(0..{n}).rev()"), Some(Len::N)),
-            4 => ("1..=2".into(), Some(Len::Three)),
+            4 => ("1..=2usize".into(), Some(Len::Three)),
             5 => (format!("0..{a_len}"), Some(Len::N)),
             _ if !enclosing.is_empty() => {
                 let j = self.rng.pick(&enclosing).name.clone();
@@ -1053,7 +1100,7 @@ impl Gen<'_> {
             _ => (format!("0..{n}"), Some(Len::N)),
         };
         let range = if self.scope.n.is_none() && below == Some(Len::N) {
-            "0..2".to_string()
+            "0..2usize".to_string()
         } else {
             range
         };
@@ -1067,13 +1114,13 @@ impl Gen<'_> {
             name: i.clone(),
             below,
         });
-        self.loops.push(LoopKind::Any);
+        self.loops += 1;
         let mut body = self.nested_body();
         if let Some(s) = &acc {
             let line = self.update(s);
             body.push(Node::Line(line));
         }
-        self.loops.pop();
+        self.loops -= 1;
         self.scope = saved;
         out.push(Node::Nested {
             parts: vec![(format!("for {i} in {range} {{"), body)],
@@ -1081,22 +1128,24 @@ impl Gen<'_> {
         });
     }
 
-    fn counter_loop(
-        &mut self,
-        out: &mut Vec<Node>,
-        head: impl FnOnce(&str, &str, String) -> String,
-    ) {
+    /// `while k < n [&& s < c] { k += 1; let j = k - 1; .. }` or, as `loop`, the same with
+    /// `if k >= n { break; }` first.
+    fn counter_loop(&mut self, out: &mut Vec<Node>, is_loop: bool) {
         let acc = self.carried(out);
         let k = self.fresh("k");
-        let n = self.scope.n.clone().unwrap_or_else(|| "2".into());
-        out.push(Node::Line(format!("let mut {k} = 0;")));
+        let n = self.scope.n.clone().unwrap_or_else(|| "2usize".into());
+        out.push(Node::Line(format!("let mut {k} = 0usize;")));
         let cond = match &acc {
             Some(s) if self.rng.chance(0.6) => {
                 format!(" && {s} < {}", self.rng.pick(&["2.0", "5.0", "0.5"]))
             }
             _ => String::new(),
         };
-        let header = head(&k, &n, cond);
+        let header = if is_loop {
+            "loop {".to_string()
+        } else {
+            format!("while {k} < {n}{cond} {{")
+        };
         let saved = self.scope.clone();
         let j = self.fresh("j");
         self.scope.ints.push(IntVar {
@@ -1107,17 +1156,21 @@ impl Gen<'_> {
                 Len::Two
             }),
         });
-        self.loops.push(LoopKind::Any);
-        let mut body = vec![
+        self.loops += 1;
+        let mut body = Vec::new();
+        if is_loop {
+            body.push(Node::Line(format!("if {k} >= {n} {{ break; }}")));
+        }
+        body.extend([
             Node::Line(format!("{k} += 1;")),
             Node::Line(format!("let {j} = {k} - 1;")),
-        ];
+        ]);
         body.extend(self.nested_body());
         if let Some(s) = &acc {
             let line = self.update(s);
             body.push(Node::Line(line));
         }
-        self.loops.pop();
+        self.loops -= 1;
         self.scope = saved;
         out.push(Node::Nested {
             parts: vec![(header, body)],
@@ -1126,20 +1179,11 @@ impl Gen<'_> {
     }
 
     fn while_stmt(&mut self, out: &mut Vec<Node>) {
-        self.counter_loop(out, |k, n, cond| format!("while {k} < {n}{cond} {{"));
+        self.counter_loop(out, false);
     }
 
     fn loop_stmt(&mut self, out: &mut Vec<Node>) {
-        let mut header = String::new();
-        self.counter_loop(out, |k, n, cond| {
-            header = format!("if {k} >= {n} {{ break; }}");
-            let _ = cond;
-            "loop {".to_string()
-        });
-        // The exit test goes first in the body.
-        if let Some(Node::Nested { parts, .. }) = out.last_mut() {
-            parts[0].1.insert(0, Node::Line(header));
-        }
+        self.counter_loop(out, true);
     }
 
     fn exit_stmt(&mut self, out: &mut Vec<Node>) {
@@ -1202,10 +1246,12 @@ impl Gen<'_> {
             ty
         };
         out.push(Node::Line(format!("let mut {w}{ty} = {init};")));
+        let array = init.starts_with('[');
         self.scope.seqs.push(SeqVar {
             name: w,
             len,
             mutable: true,
+            array,
         });
     }
 
@@ -1226,7 +1272,7 @@ impl Gen<'_> {
         let line = match self.rng.below(4) {
             0 => format!("{}[{i}] = {};", w.name, e.s),
             1 => format!("{}[{i}] += {};", w.name, e.s),
-            2 => format!("{}[{i}] *= {}.tanh();", w.name, recv(&e)),
+            2 => format!("{}[{i}] *= {};", w.name, method(&e, "tanh", "")),
             _ => format!("{}[{i}] = {}[{i}] * 0.5 + {};", w.name, w.name, e.s),
         };
         out.push(Node::Line(line));
@@ -1289,6 +1335,7 @@ impl Gen<'_> {
                 name: r,
                 len: Len::Two,
                 mutable: false,
+                array: true,
             }),
         }
     }
@@ -1328,30 +1375,26 @@ impl Gen<'_> {
     }
 }
 
-/// `e` as a method receiver (a literal-only expression gets a type).
-fn recv(e: &E) -> String {
-    if e.lit {
-        format!(
-            "({}_f64)",
-            e.s.trim_start_matches('(').trim_end_matches(')')
-        )
-        .replace(' ', "")
-        .chars()
-        .all(|c| c.is_ascii_digit() || c == '.' || c == '_' || c == '(' || c == ')' || c == 'f')
-        .then(|| format!("({}_f64)", e.s))
-        .unwrap_or_else(|| format!("({} as f64)", e.s))
-    } else {
-        e.s.clone()
+/// `e.name(args)`, or `f64::name(e, args)` when `e` is literals only (a method call on an
+/// ambiguous `{float}` does not compile).
+fn method(e: &E, name: &str, args: &str) -> String {
+    match (e.lit, args.is_empty()) {
+        (true, true) => format!("f64::{name}({})", e.s),
+        (true, false) => format!("f64::{name}({}, {args})", e.s),
+        (false, _) => format!("{}.{name}({args})", e.s),
     }
 }
 
 /// Options for one generated program.
 #[derive(Clone, Copy, Debug)]
 pub struct Config {
-    /// Top-level statements of the main function.
+    /// Top-level statements of the main function (at most).
     pub statements: usize,
-    /// Helper functions.
+    /// Helper functions (at most).
     pub helpers: usize,
+    /// Whether floats declared inside loops may be reassigned (off while the compiler bug
+    /// "fused-overwrite" stands: see `Gen::push_float`).
+    pub loop_local_updates: bool,
 }
 
 impl Default for Config {
@@ -1359,6 +1402,7 @@ impl Default for Config {
         Config {
             statements: 6,
             helpers: 2,
+            loop_local_updates: false,
         }
     }
 }
@@ -1385,7 +1429,7 @@ pub fn program_with(seed: u64, cfg: Config) -> Program {
     let mut defs = Vec::new();
     let count = rng.below(cfg.helpers + 1);
     for h in 0..count {
-        let (def, helper) = helper_fn(&mut rng, h, &helpers, &mut used, hessian);
+        let (def, helper) = helper_fn(&mut rng, h, &helpers, &mut used, hessian, cfg);
         defs.push(def);
         helpers.push(helper);
     }
@@ -1398,10 +1442,11 @@ pub fn program_with(seed: u64, cfg: Config) -> Program {
         used,
         params: names.clone(),
         helpers,
-        loops: Vec::new(),
+        loops: 0,
         ret,
         depth: 0,
         counter: 0,
+        cfg,
     };
     for x in &names[..3] {
         g.push_float(x, false);
@@ -1410,11 +1455,13 @@ pub fn program_with(seed: u64, cfg: Config) -> Program {
         name: names[3].clone(),
         len: Len::N,
         mutable: false,
+        array: false,
     });
     g.scope.seqs.push(SeqVar {
         name: names[4].clone(),
         len: Len::Three,
         mutable: false,
+        array: true,
     });
     g.scope.n = Some(names[5].clone());
     g.scope.idx = Some(names[6].clone());
@@ -1494,6 +1541,7 @@ fn helper_fn(
     earlier: &[Helper],
     used: &mut Vec<String>,
     hessian: bool,
+    cfg: Config,
 ) -> (FnDef, Helper) {
     let name = {
         let b = *rng.pick(Binder::ALL);
@@ -1550,6 +1598,7 @@ fn helper_fn(
                     name: pname,
                     len: Len::N,
                     mutable: false,
+                    array: false,
                 });
             }
             PKind::Array3 => {
@@ -1558,6 +1607,7 @@ fn helper_fn(
                     name: pname,
                     len: Len::Three,
                     mutable: false,
+                    array: true,
                 });
             }
             PKind::Count => {
@@ -1581,13 +1631,14 @@ fn helper_fn(
     let mut g = Gen {
         rng,
         scope,
-        used: used.clone(),
+        used: used.iter().chain(&names).cloned().collect(),
         params: names.clone(),
         helpers: earlier.to_vec(),
-        loops: Vec::new(),
+        loops: 0,
         ret,
         depth: 0,
         counter: 100 * (k + 1),
+        cfg,
     };
     let mut body = Vec::new();
     for s in &slices {
@@ -1637,5 +1688,27 @@ mod tests {
         for seed in 0..3 {
             println!("// seed {seed}\n{}", program(seed).source());
         }
+    }
+}
+
+#[cfg(test)]
+mod dump {
+    /// `GRAD_DUMP=file`: writes 1000 programs as plain Rust (attributes dropped) for rustc.
+    #[test]
+    fn dump_programs() {
+        let Ok(path) = std::env::var("GRAD_DUMP") else {
+            return;
+        };
+        let mut out = String::from(
+            "#![allow(unused, unused_parens, unused_mut, unused_variables, clippy::all)]\n",
+        );
+        for seed in 0..1000u64 {
+            let p = super::program(seed);
+            let src = p
+                .source()
+                .replace("#[derive_gradient", "// #[derive_gradient");
+            out.push_str(&format!("pub mod p{seed} {{\n{src}\n}}\n"));
+        }
+        std::fs::write(path, out).unwrap();
     }
 }

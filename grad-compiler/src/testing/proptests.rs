@@ -1,31 +1,1121 @@
-//! tmp
-use super::compile::compile_library;
-use super::eval::{run, Value};
+//! Property tests driven by the random-program generator ([`super::gen`]): every program goes
+//! through the real lowering and companion builders ([`super::compile`], as `expand` does)
+//! and is run by the evaluator ([`super::eval`]) at a few random points.
+//!
+//! At each point, over the flattened result (`m` floats) and every float input component:
+//! - the pullback (seed a unit vector, zeroed buffers) gives the Jacobian's rows and the
+//!   pushforward (a unit tangent) its columns; they agree to 1e-9 relative (plus 1e-12 of the
+//!   run's largest value), and both return the function's value;
+//! - the pullback adds into its buffers: random initial buffers and a random seed end as
+//!   `initial + seed^T J`;
+//! - for a scalar result, `grad_into` (zero buffers) and the `grad` wrapper give the same
+//!   gradient over the differentiated parameters;
+//! - every Jacobian entry agrees with central finite differences of the evaluated primal, on
+//!   the same smooth piece only: the perturbed runs must take the same discrete decisions
+//!   ([`super::eval::Stats::trace`]), the step is short enough that no intermediate moves by
+//!   more than 1e-3, and where step `h` alone does not agree, `h/2` must agree with it and
+//!   the Richardson extrapolation must match;
+//! - with `hessian`, `hvp_into` gives `grad_into`'s gradient and a Hessian-vector product
+//!   that agrees with finite differences of the evaluated `grad_into` along the direction,
+//!   and the `hvp` wrapper returns the same.
+//!
+//! The default run checks [`DEFAULT_CASES`] programs (`GRAD_PROPTEST_CASES=n` for more,
+//! `GRAD_PROPTEST_SEED=s` for another stream), split over two tests so both cores work;
+//! `--nocapture` prints what was exercised. A failure is minimised (statements dropped while
+//! the same check still fails) and reported with the source, the point and the numbers.
+//!
+//! Below: the rule table's conventions at kinks, checked through one-primitive programs.
+
+use super::compile::{compile_library, Compiled};
+use super::eval::{self, Limits, Outcome, Registry, Value};
+use super::gen::{self, Program, Rng, IDX_LEN};
+use crate::ir::{Function, Origin, Passing, VarId};
+use crate::names::Binder;
+use crate::rules::{Prim, Syntax};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// Programs checked by a default `cargo test` (both halves together).
+pub const DEFAULT_CASES: u64 = 1200;
+/// Points per program.
+const POINTS: usize = 3;
+/// Statements one evaluation may run.
+const STEPS: u64 = 200_000;
+
+/// A failed check: which check (minimisation keeps failures of the same one) and what was
+/// seen.
+#[derive(Debug, Clone)]
+struct Failure {
+    tag: &'static str,
+    msg: String,
+}
+
+type C<T> = Result<T, Failure>;
+
+fn fail<T>(tag: &'static str, msg: impl Into<String>) -> C<T> {
+    Err(Failure {
+        tag,
+        msg: msg.into(),
+    })
+}
+
+/// Compiler bugs the property tests have found and not yet seen fixed: a failure whose
+/// message contains `fragment` is counted under the bug's name and the program
+/// is skipped (each bug has an `#[ignore]`d regression test below with its minimal source).
+const KNOWN_BUGS: &[(&str, &str)] = &[(
+    "is written through a path before it is assigned",
+    "dead-store: `cleanup::remove_dead_assignments` removes the assignment of a sequence nothing reads but keeps its element stores",
+)];
+
+fn known_bug(f: &Failure) -> Option<&'static str> {
+    KNOWN_BUGS
+        .iter()
+        .find(|(fragment, _)| f.msg.contains(fragment))
+        .map(|(_, name)| *name)
+}
+
+/// What a run exercised, for the report.
+#[derive(Default)]
+struct Tally {
+    programs: u64,
+    points: u64,
+    skipped_points: u64,
+    entries: u64,
+    fd_compared: u64,
+    fd_kink: u64,
+    fd_noisy: u64,
+    hvp_compared: u64,
+    hvp_skipped: u64,
+    known: BTreeMap<&'static str, u64>,
+    prims: BTreeMap<Prim, u64>,
+    constructs: BTreeMap<&'static str, u64>,
+}
+
+// ===== inputs ==============================================================================
+
+/// The main function's arguments at point `k` of program `seed`: `n` in 1..=4, floats in
+/// [-2, 2], `a.len() == n`, `idx[j] < n`.
+fn point(seed: u64, k: usize) -> Vec<Value> {
+    let mut rng = Rng::new(seed.wrapping_mul(31).wrapping_add(k as u64 + 1));
+    let n = 1 + rng.below(4);
+    let mut f = || rng.float(-2.0, 2.0);
+    let xs = [f(), f(), f()];
+    let a: Vec<f64> = (0..n).map(|_| f()).collect();
+    let b = [f(), f(), f()];
+    let idx: Vec<i64> = (0..IDX_LEN).map(|_| rng.below(n) as i64).collect();
+    vec![
+        Value::Float(xs[0]),
+        Value::Float(xs[1]),
+        Value::Float(xs[2]),
+        Value::floats(&a),
+        Value::floats(&b),
+        Value::Int(n as i64),
+        Value::ints(&idx),
+    ]
+}
+
+/// A float input: parameter `param`, element `elem` of a sequence.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Comp {
+    param: usize,
+    elem: Option<usize>,
+}
+
+/// Every float input of the arguments.
+fn comps(args: &[Value]) -> Vec<Comp> {
+    let mut out = Vec::new();
+    for (param, v) in args.iter().enumerate() {
+        match v {
+            Value::Float(_) => out.push(Comp { param, elem: None }),
+            Value::Seq(xs) => {
+                for (j, x) in xs.iter().enumerate() {
+                    if matches!(x, Value::Float(_)) {
+                        out.push(Comp {
+                            param,
+                            elem: Some(j),
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn slot(v: &mut Value, elem: Option<usize>) -> Option<&mut f64> {
+    match (v, elem) {
+        (Value::Float(x), None) => Some(x),
+        (Value::Seq(xs), Some(j)) => match xs.get_mut(j) {
+            Some(Value::Float(x)) => Some(x),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn read(v: &Value, elem: Option<usize>) -> Option<f64> {
+    match (v, elem) {
+        (Value::Float(x), None) => Some(*x),
+        (Value::Seq(xs), Some(j)) => xs.get(j).and_then(Value::as_f64),
+        _ => None,
+    }
+}
+
+/// The arguments with `x += h * dir` over the components.
+fn moved(args: &[Value], dir: &[(Comp, f64)], h: f64) -> Vec<Value> {
+    let mut out = args.to_vec();
+    for (c, d) in dir {
+        if let Some(x) = slot(&mut out[c.param], c.elem) {
+            *x += h * d;
+        }
+    }
+    out
+}
+
+/// Values shaped like the arguments, zero except `dir`'s components.
+fn shaped(args: &[Value], dir: &[(Comp, f64)]) -> Vec<Value> {
+    let mut out: Vec<Value> = args.iter().map(Value::zero_like).collect();
+    for (c, d) in dir {
+        if let Some(x) = slot(&mut out[c.param], c.elem) {
+            *x = *d;
+        }
+    }
+    out
+}
+
+// ===== running companions ==================================================================
+
+/// The role of a companion's parameter, from its origin.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Role {
+    /// The user's parameter `i`.
+    User(usize),
+    /// A binder's parameter for the user's parameter `i` (`adj_x`, `tan_x`, `v_x`, ...).
+    Of(Binder, usize),
+    /// The seed.
+    Seed,
+}
+
+fn roles(f: &Function, user_vars: &[VarId]) -> C<Vec<Role>> {
+    f.params
+        .iter()
+        .map(|p| match &f.var(p.var).origin {
+            Origin::Param(i) => Ok(Role::User(*i)),
+            Origin::Made(Binder::Seed, _) => Ok(Role::Seed),
+            Origin::Made(b, Some(v)) => match user_vars.iter().position(|u| u == v) {
+                Some(i) => Ok(Role::Of(*b, i)),
+                None => fail("harness", format!("a parameter of unknown role: {b:?}")),
+            },
+            o => fail("harness", format!("a parameter of unknown role: {o:?}")),
+        })
+        .collect()
+}
+
+/// A companion's run: its returns and its `&mut` buffers by role.
+struct Called {
+    returns: Vec<Value>,
+    buffers: Vec<(Role, Value)>,
+    out: Outcome,
+}
+
+impl Called {
+    /// The float of buffer `binder` for component `c`.
+    fn entry(&self, binder: Binder, c: Comp) -> Option<f64> {
+        self.buffers
+            .iter()
+            .find(|(r, _)| *r == Role::Of(binder, c.param))
+            .and_then(|(_, v)| read(v, c.elem))
+    }
+}
+
+/// Everything one program's checks need.
+struct Case {
+    compiled: Vec<Compiled>,
+    reg: Registry,
+}
+
+impl Case {
+    fn main(&self) -> &Compiled {
+        self.compiled.last().expect("the main function is compiled")
+    }
+
+    fn user_vars(&self) -> Vec<VarId> {
+        self.main()
+            .lowered
+            .func
+            .params
+            .iter()
+            .map(|p| p.var)
+            .collect()
+    }
+
+    fn func(&self, suffix: &str) -> C<&Function> {
+        match self.main().companion(suffix) {
+            Some(f) => Ok(f),
+            None => fail("harness", format!("no companion `{suffix}`")),
+        }
+    }
+
+    fn run(&self, tag: &'static str, f: &Function, args: Vec<Value>) -> C<Outcome> {
+        let limits = Limits {
+            steps: STEPS,
+            ..Limits::default()
+        };
+        eval::run_with(f, args, &self.reg, limits).or_else(|e| {
+            // A name the program does not define lowers to a constant of the user's (what
+            // minimising makes of a removed `let`): not the failure being minimised.
+            let tag = if e.contains("is not known") {
+                "unknown-name"
+            } else {
+                tag
+            };
+            fail(tag, e)
+        })
+    }
+
+    /// Runs a companion, its parameters filled by role.
+    fn call(
+        &self,
+        tag: &'static str,
+        suffix: &str,
+        user: &[Value],
+        fill: &dyn Fn(Role) -> Option<Value>,
+    ) -> C<Called> {
+        let f = self.func(suffix)?;
+        let roles = roles(f, &self.user_vars())?;
+        let mut args = Vec::new();
+        for r in &roles {
+            let v = match r {
+                Role::User(i) => user.get(*i).cloned(),
+                _ => fill(*r),
+            };
+            match v {
+                Some(v) => args.push(v),
+                None => return fail("harness", format!("no argument for {r:?} of {suffix}")),
+            }
+        }
+        let out = self.run(tag, f, args)?;
+        let buffers = f
+            .params
+            .iter()
+            .zip(&roles)
+            .filter(|(p, _)| p.passing == Passing::MutRef)
+            .map(|(_, r)| *r)
+            .zip(out.buffers.iter().cloned())
+            .collect();
+        Ok(Called {
+            returns: out.returns.clone(),
+            buffers,
+            out,
+        })
+    }
+}
+
+/// Compiles a program; a program that does not lower is the generator's bug (or a compiler
+/// that rejects what it should accept).
+fn compile(p: &Program) -> C<Case> {
+    let src = p.source();
+    let (compiled, reg) = match compile_library(&src) {
+        Ok(x) => x,
+        Err(e) => return fail("lower", e),
+    };
+    for c in &compiled {
+        if !c.errors.is_empty() {
+            return fail(
+                "unsupported",
+                format!("{}: {}", c.name, c.errors.join("; ")),
+            );
+        }
+    }
+    Ok(Case { compiled, reg })
+}
+
+// ===== comparisons =========================================================================
+
+/// Equal, or both NaN.
+fn same(a: f64, b: f64) -> bool {
+    a == b || (a.is_nan() && b.is_nan())
+}
+
+/// Whether two derivatives computed in different orders agree (to 1e-9 of their size and
+/// 1e-12 of the run's largest value).
+fn close(a: f64, b: f64, scale: f64) -> bool {
+    same(a, b) || (a - b).abs() <= 1e-9 * (a.abs() + b.abs()) + 1e-12 * scale
+}
+
+fn value_matches(got: &[f64], want: &[f64], exact: bool, scale: f64) -> bool {
+    got.len() == want.len()
+        && got
+            .iter()
+            .zip(want)
+            .all(|(a, b)| same(*a, *b) || (!exact && (a - b).abs() <= 1e-12 * scale.max(a.abs())))
+}
+
+// ===== one point ===========================================================================
+
+/// The checks at one point.
+struct PointCheck<'c> {
+    case: &'c Case,
+    args: Vec<Value>,
+    comps: Vec<Comp>,
+    /// The primal's flattened result and statistics.
+    value: Value,
+    out: Vec<f64>,
+    trace: u64,
+    scale: f64,
+}
+
+impl PointCheck<'_> {
+    fn zeros(&self) -> Vec<Value> {
+        self.args.iter().map(Value::zero_like).collect()
+    }
+
+    /// Row `r` of the Jacobian (over every float input) by the pullback.
+    fn row(&self, r: usize, tally: &mut Tally) -> C<Vec<f64>> {
+        let mut unit = vec![0.0; self.out.len()];
+        unit[r] = 1.0;
+        let seed = self.seed(&unit)?;
+        let zeros = self.zeros();
+        let called =
+            self.case
+                .call("run-pullback", "pullback", &self.args, &|role| match role {
+                    Role::Seed => Some(seed.clone()),
+                    Role::Of(Binder::Adjoint, i) => zeros.get(i).cloned(),
+                    _ => None,
+                })?;
+        merge(tally, &called.out);
+        self.check_value("pullback-value", &called.returns[0], !self.strict_free())?;
+        self.comps
+            .iter()
+            .map(|c| match called.entry(Binder::Adjoint, *c) {
+                Some(x) => Ok(x),
+                None => fail("harness", format!("no adjoint for {c:?}")),
+            })
+            .collect()
+    }
+
+    /// Whether companions may reassociate sums (their value may differ in the last bits).
+    fn strict_free(&self) -> bool {
+        !self.case.main().options.strict
+    }
+
+    fn seed(&self, flat: &[f64]) -> C<Value> {
+        match self.value.with_flat(flat) {
+            Some(v) => Ok(v),
+            None => fail("harness", "a seed of the wrong length"),
+        }
+    }
+
+    fn check_value(&self, tag: &'static str, got: &Value, exact: bool) -> C<()> {
+        let g = got.flat();
+        if !value_matches(&g, &self.out, exact, self.scale) {
+            return fail(tag, format!("returns {g:?}, the function {:?}", self.out));
+        }
+        Ok(())
+    }
+
+    /// Column `k` by the pushforward, and how fast intermediates move along it.
+    fn column(&self, k: usize, tally: &mut Tally) -> C<(Vec<f64>, f64)> {
+        let tangents = shaped(&self.args, &[(self.comps[k], 1.0)]);
+        let called =
+            self.case.call(
+                "run-pushforward",
+                "pushforward",
+                &self.args,
+                &|role| match role {
+                    Role::Of(Binder::Tangent, i) => tangents.get(i).cloned(),
+                    _ => None,
+                },
+            )?;
+        merge(tally, &called.out);
+        if called.returns.len() != 2 {
+            return fail("pushforward-value", "the pushforward returns no tangent");
+        }
+        self.check_value("pushforward-value", &called.returns[0], true)?;
+        let t = called.returns[1].flat();
+        if t.len() != self.out.len() {
+            return fail(
+                "pushforward-value",
+                format!(
+                    "a tangent of {} floats for {} outputs",
+                    t.len(),
+                    self.out.len()
+                ),
+            );
+        }
+        Ok((t, called.out.stats.max_tangent))
+    }
+
+    /// The pullback adds `seed^T J` into buffers that already hold values.
+    fn accumulates(&self, rows: &[Vec<f64>], rng: &mut Rng, tally: &mut Tally) -> C<()> {
+        let seed_flat: Vec<f64> = self.out.iter().map(|_| rng.float(-1.0, 1.0)).collect();
+        let seed = self.seed(&seed_flat)?;
+        let init: Vec<(Comp, f64)> = self
+            .comps
+            .iter()
+            .map(|c| (*c, rng.float(-1.0, 1.0)))
+            .collect();
+        let initial = shaped(&self.args, &init);
+        let called =
+            self.case
+                .call("run-pullback", "pullback", &self.args, &|role| match role {
+                    Role::Seed => Some(seed.clone()),
+                    Role::Of(Binder::Adjoint, i) => initial.get(i).cloned(),
+                    _ => None,
+                })?;
+        merge(tally, &called.out);
+        for (k, (c, x0)) in init.iter().enumerate() {
+            let terms: Vec<f64> = rows.iter().zip(&seed_flat).map(|(r, s)| s * r[k]).collect();
+            let want = x0 + terms.iter().sum::<f64>();
+            let size = x0.abs() + terms.iter().map(|t| t.abs()).sum::<f64>();
+            let got = called.entry(Binder::Adjoint, *c).unwrap_or(f64::NAN);
+            let ok = same(got, want) || (got - want).abs() <= 1e-9 * size + 1e-12 * self.scale;
+            if !ok {
+                return fail(
+                    "pullback-accumulate",
+                    format!("component {c:?}: the pullback leaves {got:e}, want {want:e} (initial {x0:e} + seed^T J)"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The primal's flattened result at `args` if it takes the same smooth piece.
+    fn same_piece(&self, args: Vec<Value>) -> C<Option<Vec<f64>>> {
+        let main = &self.case.main().lowered.func;
+        let o = self.case.run("primal-run", main, args)?;
+        let v = o.value().flat();
+        let ok = o.stats.trace == self.trace && v.len() == self.out.len();
+        Ok((ok && v.iter().all(|x| x.is_finite())).then_some(v))
+    }
+
+    /// Central differences along `dir` with step `h`, on the same piece only.
+    fn fd(&self, dir: &[(Comp, f64)], h: f64) -> C<Option<Vec<f64>>> {
+        let Some(up) = self.same_piece(moved(&self.args, dir, h))? else {
+            return Ok(None);
+        };
+        let Some(down) = self.same_piece(moved(&self.args, dir, -h))? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            up.iter()
+                .zip(&down)
+                .map(|(a, b)| (a - b) / (2.0 * h))
+                .collect(),
+        ))
+    }
+
+    /// Column `k` of the Jacobian against finite differences.
+    fn fd_column(&self, k: usize, col: &[f64], speed: f64, tally: &mut Tally) -> C<()> {
+        let dir = [(self.comps[k], 1.0)];
+        match compare_fd(col, speed, self.scale, |h| self.fd(&dir, h))? {
+            Fd::Agrees => tally.fd_compared += 1,
+            Fd::Kink => tally.fd_kink += 1,
+            Fd::Noisy => tally.fd_noisy += 1,
+            Fd::Differs(msg) => {
+                return fail(
+                    "fd",
+                    format!("input {:?}: the derivative {col:?} {msg}", self.comps[k]),
+                )
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How a derivative compares with finite differences.
+enum Fd {
+    Agrees,
+    /// A perturbed run took another piece (or was not finite).
+    Kink,
+    /// The differences with `h` and `h/2` disagree: too curved to tell.
+    Noisy,
+    Differs(String),
+}
+
+/// Compares `want` (a directional derivative of each output) with central differences
+/// `diff(h)`; `speed` is the largest intermediate's rate along the direction.
+fn compare_fd(
+    want: &[f64],
+    speed: f64,
+    scale: f64,
+    diff: impl Fn(f64) -> C<Option<Vec<f64>>>,
+) -> C<Fd> {
+    let h = 1e-4f64.min(1e-3 / speed.max(1e-300));
+    if h < 1e-9 {
+        return Ok(Fd::Noisy);
+    }
+    let noise = 1e-13 * scale / h;
+    let Some(fd1) = diff(h)? else {
+        return Ok(Fd::Kink);
+    };
+    let good =
+        |g: f64, d: f64| g.is_finite() && (g - d).abs() <= 1e-6 * (1.0 + g.abs()) + 10.0 * noise;
+    if want.iter().zip(&fd1).all(|(g, d)| good(*g, *d)) {
+        return Ok(Fd::Agrees);
+    }
+    let Some(fd2) = diff(h / 2.0)? else {
+        return Ok(Fd::Kink);
+    };
+    let noisy = fd1
+        .iter()
+        .zip(&fd2)
+        .any(|(a, b)| (a - b).abs() > 1e-3 * (1.0 + b.abs()) + 10.0 * noise);
+    if noisy {
+        return Ok(Fd::Noisy);
+    }
+    for (r, g) in want.iter().enumerate() {
+        let rich = (4.0 * fd2[r] - fd1[r]) / 3.0;
+        let tol = 1e-6 * (1.0 + g.abs()) + 4.0 * (fd1[r] - fd2[r]).abs() + 10.0 * noise;
+        if !g.is_finite() || (g - rich).abs() > tol {
+            return Ok(Fd::Differs(format!(
+                "output {r}: {g:e}, finite differences {rich:e} (h {h:e}: {:e}, h/2: {:e}; tolerance {tol:e})",
+                fd1[r], fd2[r]
+            )));
+        }
+    }
+    Ok(Fd::Agrees)
+}
+
+fn merge(tally: &mut Tally, o: &Outcome) {
+    for (c, n) in &o.stats.constructs {
+        *tally.constructs.entry(c).or_default() += n;
+    }
+}
+
+/// Every check at one point.
+fn check_point(case: &Case, args: Vec<Value>, rng: &mut Rng, tally: &mut Tally) -> C<()> {
+    let main = &case.main().lowered.func;
+    let o = case.run("primal-run", main, args.clone())?;
+    tally.points += 1;
+    for (p, n) in &o.stats.prims {
+        *tally.prims.entry(*p).or_default() += n;
+    }
+    let value = o.value();
+    let out = value.flat();
+    let huge = |x: &f64| !x.is_finite() || x.abs() > 1e100;
+    if out.iter().any(huge) || o.stats.max_abs > 1e100 || out.is_empty() {
+        tally.skipped_points += 1;
+        return Ok(());
+    }
+    let mut pc = PointCheck {
+        case,
+        comps: comps(&args),
+        args,
+        value,
+        out,
+        trace: o.stats.trace,
+        scale: 1.0 + o.stats.max_abs,
+    };
+    let mut rows = Vec::new();
+    for r in 0..pc.out.len() {
+        rows.push(pc.row(r, tally)?);
+    }
+    let big = rows.iter().flatten().fold(0.0f64, |m, x| m.max(x.abs()));
+    pc.scale += if big.is_finite() { big } else { 0.0 };
+    pc.accumulates(&rows, rng, tally)?;
+    for k in 0..pc.comps.len() {
+        let (col, speed) = pc.column(k, tally)?;
+        for (r, row) in rows.iter().enumerate() {
+            tally.entries += 1;
+            if !close(row[k], col[r], pc.scale) {
+                return fail(
+                    "reverse-forward",
+                    format!(
+                        "output {r}, input {:?}: reverse {:e}, forward {:e}",
+                        pc.comps[k], row[k], col[r]
+                    ),
+                );
+            }
+        }
+        pc.fd_column(k, &col, speed, tally)?;
+    }
+    if case.main().scalar {
+        check_gradient(&pc, &rows[0], tally)?;
+        if case.main().options.hessian {
+            check_hvp(&pc, rng, tally)?;
+        }
+    }
+    Ok(())
+}
+
+/// The differentiated inputs.
+fn wrt_comps(pc: &PointCheck) -> Vec<Comp> {
+    let main = pc.case.main();
+    let vars = pc.case.user_vars();
+    pc.comps
+        .iter()
+        .filter(|c| main.wrt.contains(&vars[c.param]))
+        .copied()
+        .collect()
+}
+
+/// `grad_into` and `grad` against the pullback's row.
+fn check_gradient(pc: &PointCheck, row: &[f64], tally: &mut Tally) -> C<()> {
+    let zeros = pc.zeros();
+    let gi = pc
+        .case
+        .call("run-grad_into", "grad_into", &pc.args, &|role| match role {
+            Role::Of(Binder::Gradient, i) => zeros.get(i).cloned(),
+            _ => None,
+        })?;
+    merge(tally, &gi.out);
+    pc.check_value("grad_into-value", &gi.returns[0], !pc.strict_free())?;
+    let wrt = wrt_comps(pc);
+    for c in &wrt {
+        let k = pc.comps.iter().position(|x| x == c).unwrap_or(0);
+        let g = gi.entry(Binder::Gradient, *c).unwrap_or(f64::NAN);
+        if !close(g, row[k], pc.scale) {
+            return fail(
+                "grad_into",
+                format!("input {c:?}: grad_into {g:e}, pullback {:e}", row[k]),
+            );
+        }
+    }
+    let grad = pc.case.func("grad")?;
+    let o = pc.case.run("run-grad", grad, pc.args.clone())?;
+    let from_into: Vec<f64> = gi.buffers.iter().flat_map(|(_, v)| v.flat()).collect();
+    let got = o.returns.get(1).map(Value::flat).unwrap_or_default();
+    if !value_matches(&got, &from_into, true, 0.0) {
+        return fail(
+            "grad",
+            format!("the grad wrapper returns {got:?}, grad_into writes {from_into:?}"),
+        );
+    }
+    Ok(())
+}
+
+/// `hvp_into` and `hvp` against `grad_into` and its finite differences.
+fn check_hvp(pc: &PointCheck, rng: &mut Rng, tally: &mut Tally) -> C<()> {
+    let wrt = wrt_comps(pc);
+    let dir: Vec<(Comp, f64)> = wrt.iter().map(|c| (*c, rng.float(-1.0, 1.0))).collect();
+    let dirs = shaped(&pc.args, &dir);
+    let zeros = pc.zeros();
+    let fill = |role: Role| match role {
+        Role::Of(Binder::Gradient | Binder::HessianVector, i) => zeros.get(i).cloned(),
+        Role::Of(Binder::Direction, i) => dirs.get(i).cloned(),
+        _ => None,
+    };
+    let hv = pc.case.call("run-hvp_into", "hvp_into", &pc.args, &fill)?;
+    merge(tally, &hv.out);
+    pc.check_value("hvp_into-value", &hv.returns[0], !pc.strict_free())?;
+    let grad_at = |args: Vec<Value>| -> C<(Vec<f64>, f64)> {
+        let g = pc
+            .case
+            .call("run-grad_into", "grad_into", &args, &|role| match role {
+                Role::Of(Binder::Gradient, i) => zeros.get(i).cloned(),
+                _ => None,
+            })?;
+        let flat = wrt
+            .iter()
+            .map(|c| g.entry(Binder::Gradient, *c).unwrap_or(f64::NAN))
+            .collect();
+        Ok((flat, g.out.stats.max_abs))
+    };
+    let (g0, gmax) = grad_at(pc.args.clone())?;
+    let hv_flat: Vec<f64> = wrt
+        .iter()
+        .map(|c| hv.entry(Binder::HessianVector, *c).unwrap_or(f64::NAN))
+        .collect();
+    for (k, c) in wrt.iter().enumerate() {
+        let g = hv.entry(Binder::Gradient, *c).unwrap_or(f64::NAN);
+        if !close(g, g0[k], pc.scale) {
+            return fail(
+                "hvp_into-gradient",
+                format!(
+                    "input {c:?}: hvp_into's gradient {g:e}, grad_into {:e}",
+                    g0[k]
+                ),
+            );
+        }
+    }
+    // The wrapper returns what `hvp_into` writes.
+    let hvp = pc.case.func("hvp")?;
+    let wrap = pc.case.call("run-hvp", "hvp", &pc.args, &fill)?;
+    let _ = hvp;
+    let got = wrap.returns.get(2).map(Value::flat).unwrap_or_default();
+    let want: Vec<f64> = hv
+        .buffers
+        .iter()
+        .filter(|(r, _)| matches!(r, Role::Of(Binder::HessianVector, _)))
+        .flat_map(|(_, v)| v.flat())
+        .collect();
+    if !value_matches(&got, &want, true, 0.0) {
+        return fail(
+            "hvp",
+            format!("the hvp wrapper returns {got:?}, hvp_into writes {want:?}"),
+        );
+    }
+    // Finite differences of the gradient along the direction, on the same piece.
+    let speed = hv.out.stats.max_tangent;
+    let scale = pc.scale + gmax;
+    let diff = |h: f64| -> C<Option<Vec<f64>>> {
+        let (up, down) = (moved(&pc.args, &dir, h), moved(&pc.args, &dir, -h));
+        if pc.same_piece(up.clone())?.is_none() || pc.same_piece(down.clone())?.is_none() {
+            return Ok(None);
+        }
+        let (gu, _) = grad_at(up)?;
+        let (gd, _) = grad_at(down)?;
+        Ok(Some(
+            gu.iter()
+                .zip(&gd)
+                .map(|(a, b)| (a - b) / (2.0 * h))
+                .collect(),
+        ))
+    };
+    match compare_fd(&hv_flat, speed, scale, diff)? {
+        Fd::Agrees => tally.hvp_compared += 1,
+        Fd::Kink | Fd::Noisy => tally.hvp_skipped += 1,
+        Fd::Differs(msg) => {
+            return fail(
+                "hvp-fd",
+                format!("direction {dir:?}: the Hessian-vector product {hv_flat:?} {msg}"),
+            )
+        }
+    }
+    Ok(())
+}
+
+// ===== programs ============================================================================
+
+/// Every check of a program at its points (or at `only`).
+fn check_program(p: &Program, seed: u64, only: Option<&[Value]>, tally: &mut Tally) -> C<()> {
+    let case = compile(p)?;
+    tally.programs += 1;
+    let points: Vec<Vec<Value>> = match only {
+        Some(args) => vec![args.to_vec()],
+        None => (0..POINTS).map(|k| point(seed, k)).collect(),
+    };
+    let mut rng = Rng::new(seed ^ 0x5eed);
+    for args in points {
+        check_point(&case, args.clone(), &mut rng, tally).map_err(|f| Failure {
+            tag: f.tag,
+            msg: format!("{}\n  at the point {}", f.msg, show_args(&args)),
+        })?;
+    }
+    Ok(())
+}
+
+fn show_args(args: &[Value]) -> String {
+    let names: Vec<&str> = gen::MAIN_PARAMS.iter().map(|(n, _)| *n).collect();
+    args.iter()
+        .zip(names)
+        .map(|(v, n)| match v {
+            Value::Float(x) => format!("{n} = {x:?}"),
+            Value::Int(i) => format!("{n} = {i}"),
+            Value::Seq(xs) => format!(
+                "{n} = [{}]",
+                xs.iter()
+                    .map(|x| match x {
+                        Value::Float(f) => format!("{f:?}"),
+                        Value::Int(i) => i.to_string(),
+                        v => format!("{v:?}"),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            v => format!("{n} = {v:?}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The point a failure message names, to re-check smaller programs there.
+fn failing_point(p: &Program, seed: u64, tag: &'static str) -> Option<Vec<Value>> {
+    (0..POINTS).map(|k| point(seed, k)).find(|args| {
+        matches!(check_program(p, seed, Some(args), &mut Tally::default()), Err(f) if f.tag == tag)
+    })
+}
+
+/// Drops statements while the same check still fails (within a time budget).
+fn minimise(p: &Program, seed: u64, f: &Failure) -> (Program, Failure) {
+    let start = Instant::now();
+    let Some(args) = failing_point(p, seed, f.tag) else {
+        return (p.clone(), f.clone());
+    };
+    let mut best = (p.clone(), f.clone());
+    'outer: while start.elapsed() < Duration::from_secs(20) {
+        for q in best.0.smaller() {
+            if let Err(g) = check_program(&q, seed, Some(&args), &mut Tally::default()) {
+                if g.tag == f.tag {
+                    best = (q, g);
+                    continue 'outer;
+                }
+            }
+        }
+        break;
+    }
+    best
+}
+
+fn seed_base() -> u64 {
+    std::env::var("GRAD_PROPTEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+fn cases() -> u64 {
+    std::env::var("GRAD_PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(DEFAULT_CASES)
+}
+
+/// The programs to check: `GRAD_PROPTEST_ONLY=seed` for one (with its source printed).
+fn only() -> Option<u64> {
+    std::env::var("GRAD_PROPTEST_ONLY")
+        .ok()
+        .and_then(|s| s.parse().ok())
+}
+
+/// Checks programs `part, part + parts, ...` of the run; panics with a minimised report on
+/// the first failure.
+fn run_part(part: u64, parts: u64) -> Tally {
+    let base = seed_base();
+    let mut tally = Tally::default();
+    let mut k = part;
+    while k < cases() {
+        let seed = match only() {
+            Some(s) if part == 0 && k == 0 => {
+                println!("{}", gen::program(s).source());
+                s
+            }
+            Some(_) => break,
+            None => base.wrapping_mul(1_000_003).wrapping_add(k),
+        };
+        let p = gen::program(seed);
+        if let Err(f) = check_program(&p, seed, None, &mut tally) {
+            if let Some(bug) = known_bug(&f) {
+                *tally.known.entry(bug).or_default() += 1;
+                k += parts;
+                continue;
+            }
+            let (small, g) = minimise(&p, seed, &f);
+            panic!(
+                "[{}] program {seed} fails: {}\n--- minimised source ---\n{}\n--- original failure ---\n{}\n--- original source ---\n{}",
+                g.tag,
+                g.msg,
+                small.source(),
+                f.msg,
+                p.source()
+            );
+        }
+        k += parts;
+    }
+    tally
+}
+
+fn report(name: &str, t: &Tally, elapsed: Duration) {
+    println!(
+        "{name}: {} programs, {} points ({} skipped: not finite or huge) in {elapsed:.1?}",
+        t.programs, t.points, t.skipped_points
+    );
+    println!(
+        "  Jacobian entries reverse = forward: {}; finite differences: {} compared, {} skipped at kinks, {} too curved",
+        t.entries, t.fd_compared, t.fd_kink, t.fd_noisy
+    );
+    println!(
+        "  Hessian-vector products against differences of the gradient: {} compared, {} skipped",
+        t.hvp_compared, t.hvp_skipped
+    );
+    for (bug, n) in &t.known {
+        println!("  skipped for a known compiler bug ({bug}): {n} programs");
+    }
+    let prims: Vec<String> = t.prims.iter().map(|(p, n)| format!("{p:?} {n}")).collect();
+    println!("  primitives evaluated: {}", prims.join(", "));
+    let unused: Vec<&str> = Prim::all()
+        .filter(|p| !t.prims.contains_key(p))
+        .map(|p| p.rule().name)
+        .collect();
+    println!("  primitives never evaluated: {unused:?}");
+    let cons: Vec<String> = t
+        .constructs
+        .iter()
+        .map(|(c, n)| format!("{c} {n}"))
+        .collect();
+    println!("  companion constructs run: {}", cons.join(", "));
+}
 
 #[test]
-fn smoke() {
-    let (cs, reg) = compile_library("#[derive_gradient(hessian)] fn f(x: f64, a: &[f64]) -> f64 { let mut s = 0.0; for i in 0..a.len() { s += a[i] * x.sin(); } s * x }").unwrap();
-    let c = &cs[0];
-    let args = vec![Value::Float(0.7), Value::floats(&[1.0, 2.0, 3.0])];
-    let p = run(&c.lowered.func, args.clone(), &reg).unwrap();
-    println!("{:?}", p.returns);
-    let mut a2 = args.clone();
-    a2.push(Value::Float(0.0));
-    a2.push(Value::floats(&[0.0, 0.0, 0.0]));
-    let g = run(c.companion("grad_into").unwrap(), a2, &reg).unwrap();
-    println!("{:?} {:?}", g.returns, g.buffers);
-    let g = run(c.companion("grad").unwrap(), args.clone(), &reg).unwrap();
-    println!("{:?} {:?}", g.returns, g.buffers);
-    let mut a3 = args.clone();
-    a3.push(Value::Float(1.0));
-    a3.push(Value::floats(&[0.0, 0.0, 0.0]));
-    let g = run(c.companion("hvp").unwrap(), a3, &reg).unwrap();
-    println!("{:?} {:?}", g.returns, g.buffers);
+fn random_programs_even() {
+    let start = Instant::now();
+    let t = run_part(0, 2);
+    report("random programs (even)", &t, start.elapsed());
 }
+
 #[test]
-fn show_hvp() {
-    let (cs, _reg) = compile_library("#[derive_gradient(hessian)] fn f(x: f64, a: &[f64]) -> f64 { let mut s = 0.0; for i in 0..a.len() { s += a[i] * x.sin(); } s * x }").unwrap();
-    for (n, f) in &cs[0].companions {
-        println!("== {n}\n{}", super::pretty::function(f));
+fn random_programs_odd() {
+    let start = Instant::now();
+    let t = run_part(1, 2);
+    report("random programs (odd)", &t, start.elapsed());
+}
+
+// ===== conventions at kinks ================================================================
+
+/// A one-primitive program: `fn f(x0: f64, x1: f64) -> f64 { x0.max(x1) }`.
+fn one_primitive(p: Prim) -> Option<String> {
+    let r = p.rule();
+    let params: Vec<String> = (0..r.arity)
+        .map(|i| {
+            let ty = if r.int_operands.contains(&i) {
+                "i32"
+            } else {
+                "f64"
+            };
+            format!("x{i}: {ty}")
+        })
+        .collect();
+    let rest: Vec<String> = (1..r.arity).map(|i| format!("x{i}")).collect();
+    let body = match r.syntax {
+        Syntax::Binary(op) => format!("x0 {op} x1"),
+        Syntax::Negate => "-x0".into(),
+        Syntax::Method => format!("x0.{}({})", r.name, rest.join(", ")),
+        Syntax::TupleOf(_) | Syntax::Runtime => return None,
+    };
+    Some(format!(
+        "#[derive_gradient]\nfn f({}) -> f64 {{ {body} }}",
+        params.join(", ")
+    ))
+}
+
+/// Each rule's documented derivative at its kinks, through the evaluated pullback (and the
+/// pushforward, which must agree).
+#[test]
+fn kink_conventions() {
+    let mut bad = Vec::new();
+    let mut checked = 0;
+    for p in Prim::all() {
+        let r = p.rule();
+        for (at, want) in r.conventions {
+            let Some(src) = one_primitive(p) else {
+                continue;
+            };
+            let case = compile_library(&src)
+                .map(|(compiled, reg)| Case { compiled, reg })
+                .unwrap_or_else(|e| panic!("{src}: {e}"));
+            let args: Vec<Value> = at
+                .iter()
+                .enumerate()
+                .map(|(i, x)| {
+                    if r.int_operands.contains(&i) {
+                        Value::Int(*x as i64)
+                    } else {
+                        Value::Float(*x)
+                    }
+                })
+                .collect();
+            let cs = comps(&args);
+            let zeros: Vec<Value> = args.iter().map(Value::zero_like).collect();
+            let pb = case
+                .call("run-pullback", "pullback", &args, &|role| match role {
+                    Role::Seed => Some(Value::Float(1.0)),
+                    Role::Of(Binder::Adjoint, i) => zeros.get(i).cloned(),
+                    _ => None,
+                })
+                .unwrap_or_else(|f| panic!("{src}: {}", f.msg));
+            for (k, c) in cs.iter().enumerate() {
+                checked += 1;
+                let got = pb.entry(Binder::Adjoint, *c).unwrap_or(f64::NAN);
+                if !same(got, want[c.param]) {
+                    bad.push(format!(
+                        "{} at {at:?}: reverse d/dx{} = {got}, documented {}",
+                        r.name, c.param, want[c.param]
+                    ));
+                }
+                let tangents = shaped(&args, &[(cs[k], 1.0)]);
+                let pf = case
+                    .call(
+                        "run-pushforward",
+                        "pushforward",
+                        &args,
+                        &|role| match role {
+                            Role::Of(Binder::Tangent, i) => tangents.get(i).cloned(),
+                            _ => None,
+                        },
+                    )
+                    .unwrap_or_else(|f| panic!("{src}: {}", f.msg));
+                let t = pf.returns[1].as_f64().unwrap_or(f64::NAN);
+                if !same(t, want[c.param]) {
+                    bad.push(format!(
+                        "{} at {at:?}: forward d/dx{} = {t}, documented {}",
+                        r.name, c.param, want[c.param]
+                    ));
+                }
+            }
+        }
+    }
+    assert!(checked > 10, "the conventions are checked");
+    assert!(bad.is_empty(), "conventions not kept:\n{}", bad.join("\n"));
+}
+
+// ===== fixed sources =======================================================================
+
+/// Arguments for any function of floats, integers, arrays and slices (slices of length 3,
+/// integers 2), from `rng`.
+fn args_for(f: &Function, rng: &mut Rng) -> Vec<Value> {
+    use crate::shape::{Len, SeqKind, Ty};
+    fn of(ty: &Ty, rng: &mut Rng) -> Value {
+        match ty {
+            Ty::Float => Value::Float(rng.float(-2.0, 2.0)),
+            Ty::Int => Value::Int(2),
+            Ty::Bool => Value::Bool(true),
+            Ty::Seq(SeqKind::Array(Len::Lit(n)), e) => {
+                Value::Seq((0..*n).map(|_| of(e, rng)).collect())
+            }
+            Ty::Seq(_, e) => Value::Seq((0..3).map(|_| of(e, rng)).collect()),
+            Ty::Tuple(ts) => Value::Tuple(ts.iter().map(|t| of(t, rng)).collect()),
+            _ => Value::Unit,
+        }
+    }
+    f.params.iter().map(|p| of(f.ty(p.var), rng)).collect()
+}
+
+/// Every check of [`check_point`] on the last function of `src`, at three random points.
+fn check_source(src: &str) -> C<Tally> {
+    let (compiled, reg) = compile_library(src).or_else(|e| fail("lower", e))?;
+    let case = Case { compiled, reg };
+    let mut tally = Tally::default();
+    let mut rng = Rng::new(1);
+    for _ in 0..POINTS {
+        let args = args_for(&case.main().lowered.func, &mut rng);
+        check_point(&case, args.clone(), &mut rng, &mut tally).map_err(|f| Failure {
+            tag: f.tag,
+            msg: format!("{}\n  at {args:?}", f.msg),
+        })?;
+    }
+    Ok(tally)
+}
+
+/// `GRAD_CHECK=file`: runs every check on the file's last function (debugging aid).
+#[test]
+fn check_file() {
+    let Ok(path) = std::env::var("GRAD_CHECK") else {
+        return;
+    };
+    let src = std::fs::read_to_string(path).expect("a file");
+    if let Err(f) = check_source(&src) {
+        panic!("[{}] {}", f.tag, f.msg);
+    }
+}
+
+/// `GRAD_SHOW=file`: prints the companions of the functions in the file (debugging aid).
+#[test]
+fn show_companions() {
+    let Ok(path) = std::env::var("GRAD_SHOW") else {
+        return;
+    };
+    let src = std::fs::read_to_string(path).expect("a file");
+    let (compiled, _) = compile_library(&src).expect("compiles");
+    for c in &compiled {
+        println!(
+            "== {}\n{}",
+            c.name,
+            super::pretty::function(&c.lowered.func)
+        );
+        for (s, f) in &c.companions {
+            println!("== {}_{s}\n{}", c.name, super::pretty::function(f));
+        }
     }
 }
