@@ -53,7 +53,15 @@ pub fn layout(f: &Function) -> Layout {
     }
     let mut folded = HashSet::new();
     let mut while_header = HashSet::new();
-    fold_block(f, &f.body, &reads, &writes, &mut folded, &mut while_header);
+    fold_block(
+        f,
+        &f.body,
+        &reads,
+        &writes,
+        &mut folded,
+        &mut while_header,
+        &mut HashMap::new(),
+    );
 
     // Declarations.
     let params: HashSet<VarId> = f.params.iter().map(|p| p.var).collect();
@@ -174,10 +182,11 @@ fn fold_block(
     writes: &[usize],
     folded: &mut HashSet<VarId>,
     while_header: &mut HashSet<StmtId>,
+    deep: &mut HashMap<VarId, HashSet<VarId>>,
 ) {
     for (i, s) in b.iter().enumerate() {
         for c in visit::children(s) {
-            fold_block(f, c, reads, writes, folded, while_header);
+            fold_block(f, c, reads, writes, folded, while_header, deep);
         }
         if let Stmt::While {
             cond_block,
@@ -205,12 +214,19 @@ fn fold_block(
             continue;
         }
         // The single use: the next statement that mentions `t`, with nothing in between
-        // writing what `op` reads.
-        let op_reads: HashSet<VarId> = visit::op_reads(op).into_iter().collect();
+        // writing what `op` reads, directly or through the temporaries folded into it.
+        let mut op_reads: HashSet<VarId> = HashSet::new();
+        for r in visit::op_reads(op) {
+            op_reads.insert(r);
+            if let Some(inner) = deep.get(&r) {
+                op_reads.extend(inner.iter().copied());
+            }
+        }
         for u in &b[i + 1..] {
             let e = visit::effects(u);
             if e.reads.contains(t) {
                 folded.insert(*t);
+                deep.insert(*t, op_reads);
                 break;
             }
             let nested_use = visit::children(u)

@@ -797,21 +797,35 @@ impl Gen<'_> {
         E::var(self.call(&h, d))
     }
 
+    /// `g(args)`. Each sequence is passed at most once per call: passing one array twice,
+    /// once as a sub-slice, is a documented limitation (an error of the macro).
     fn call(&mut self, h: &Helper, d: usize) -> String {
-        let args: Vec<String> = h.params.iter().map(|k| self.arg(*k, d)).collect();
+        let mut taken = Vec::new();
+        let args: Vec<String> = h
+            .params
+            .iter()
+            .map(|k| self.arg(*k, d, &mut taken))
+            .collect();
         format!("{}({})", h.name, args.join(", "))
     }
 
-    fn arg(&mut self, k: PKind, d: usize) -> String {
+    fn arg(&mut self, k: PKind, d: usize, taken: &mut Vec<String>) -> String {
+        let free: Vec<SeqVar> = self
+            .scope
+            .seqs
+            .iter()
+            .filter(|s| !taken.contains(&s.name))
+            .cloned()
+            .collect();
         match k {
             PKind::Float => self.expr(d).s,
             PKind::Count => self.uint(),
             PKind::Slice => {
-                let seqs = self.scope.seqs.clone();
-                if seqs.is_empty() {
+                if free.is_empty() || self.rng.chance(0.1) {
                     return format!("&[{}, 1.0]", self.var_expr(d).s);
                 }
-                let s = self.rng.pick(&seqs).clone();
+                let s = self.rng.pick(&free).clone();
+                taken.push(s.name.clone());
                 let is_param = Some(&s.name) == self.params.get(3);
                 match self.rng.below(4) {
                     0 if s.len == Len::Three => format!("&{}[1..]", s.name),
@@ -821,15 +835,15 @@ impl Gen<'_> {
                 }
             }
             PKind::Array3 => {
-                let threes: Vec<String> = self
-                    .scope
-                    .seqs
+                let threes: Vec<String> = free
                     .iter()
                     .filter(|s| s.len == Len::Three && s.array)
                     .map(|s| s.name.clone())
                     .collect();
                 if !threes.is_empty() && self.rng.chance(0.6) {
-                    self.rng.pick(&threes).clone()
+                    let s = self.rng.pick(&threes).clone();
+                    taken.push(s.clone());
+                    s
                 } else {
                     let xs: Vec<String> = (0..3).map(|_| self.expr(d.min(1)).s).collect();
                     let e = self.var_expr(0);
