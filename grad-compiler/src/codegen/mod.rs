@@ -60,6 +60,18 @@ pub fn function(item: &Item) -> TokenStream {
     } else {
         quote!((#(#ret_vals),*))
     };
+    // A body that runs the vector kernels over run-time lengths runs as AVX2 + FMA code
+    // where the CPU has them (checked once); scalar code runs as it is.
+    let (body, ends, ret_expr) = if uses_vector_kernels(&f.body) {
+        let k = item.krate;
+        (
+            TokenStream::new(),
+            TokenStream::new(),
+            quote!(#k::runtime::simd::with_best_simd(#[inline(always)] || { #body #ends #ret_expr })),
+        )
+    } else {
+        (body, ends, ret_expr)
+    };
     let Item {
         name,
         vis,
@@ -85,6 +97,19 @@ pub fn function(item: &Item) -> TokenStream {
             #ret_expr
         }
     }
+}
+
+/// Whether a body calls the dot or axpy kernels (whose loops vectorise at full width in an
+/// AVX2 build).
+fn uses_vector_kernels(b: &Block) -> bool {
+    let mut found = false;
+    crate::visit::walk(b, &mut |s| {
+        found |= matches!(
+            s,
+            Stmt::Sweep(Sweep::Kernel(Kernel::Dot { .. } | Kernel::Axpy { .. }))
+        )
+    });
+    found
 }
 
 /// Prints a function's signature with an `unreachable!()` body (companions of a function
