@@ -1,7 +1,8 @@
 //! Small clean-ups between phases.
 
 use crate::ir::*;
-use crate::visit;
+use crate::visit::{self, Deep};
+use std::collections::HashMap;
 
 /// Removes assignments of pure operations to variables nothing reads (flags a desugaring
 /// made but no guard needed, values of expression statements), until none is left.
@@ -61,6 +62,7 @@ pub fn insert_zero_inits(f: &mut Function) {
             need[r.index()] = true;
         }
     }
+    let mut inits = Vec::new();
     for (i, needs) in need.into_iter().enumerate() {
         if !needs {
             continue;
@@ -82,9 +84,22 @@ pub fn insert_zero_inits(f: &mut Function) {
                 _
             )
         );
-        let body = std::mem::take(&mut f.body);
-        f.body = insert_before_first_use(body, v, init, derivative);
+        inits.push(Init {
+            var: v,
+            stmt: init,
+            derivative,
+        });
     }
+    let body = std::mem::take(&mut f.body);
+    f.body = insert_before_first_use(body, inits);
+}
+
+/// A starting value to insert: its variable, its assignment, and whether it is a derivative
+/// (which may start inside a loop).
+struct Init {
+    var: VarId,
+    stmt: Stmt,
+    derivative: bool,
 }
 
 /// The value a variable starts from: zero for derivatives (what they accumulate from),
@@ -160,56 +175,67 @@ fn uninit_reads(b: &Block, assigned: &mut Vec<bool>, need: &mut Vec<bool>) {
     }
 }
 
-fn mentions(s: &Stmt, v: VarId) -> bool {
-    let mut found = false;
-    visit::walk(&vec![s.clone()], &mut |st| {
-        let e = visit::effects(st);
-        if e.reads.contains(&v) || e.writes.iter().any(|w| w.var == v) {
-            found = true;
-        }
-    });
-    found
-}
-
-/// Inserts `init` before the first statement of the innermost block holding every use of `v`.
-fn insert_before_first_use(mut b: Block, v: VarId, init: Stmt, derivative: bool) -> Block {
-    let users: Vec<usize> = (0..b.len()).filter(|&i| mentions(&b[i], v)).collect();
-    let Some(&first) = users.first() else {
+/// Inserts each init before the first statement of the innermost block holding every use of
+/// its variable (in the order given where several meet); an init whose variable the block
+/// does not mention is dropped.
+fn insert_before_first_use(b: Block, inits: Vec<Init>) -> Block {
+    if inits.is_empty() {
         return b;
-    };
-    if users.len() == 1 {
-        let s = &mut b[first];
-        let own = matches!(
-            s,
-            Stmt::Assign { .. } | Stmt::Store { .. } | Stmt::Accumulate { .. } | Stmt::Sweep(_)
-        ) || visit::effects(s).reads.contains(&v)
-            || visit::effects(s).writes.iter().any(|w| w.var == v);
-        if !own {
-            // Every use is inside this statement's blocks: go down into the one block that
-            // holds them all, if there is one.
-            let children = visit::children_mut(s);
-            let holding: Vec<usize> = children
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.iter().any(|st| mentions(st, v)))
-                .map(|(i, _)| i)
-                .collect();
-            // Into a loop only for derivatives: every use inside one iteration means the
-            // iteration starts from zero (a derivative carried across iterations is also
-            // used outside the loop, where the value it belongs to is made).
-            let into_loop = !matches!(s, Stmt::For { .. } | Stmt::While { .. }) || derivative;
-            if holding.len() == 1 && into_loop {
-                let i = holding[0];
-                let mut children = visit::children_mut(s);
-                let inner = std::mem::take(children[i]);
-                *children[i] = insert_before_first_use(inner, v, init, derivative);
-
-                return b;
-            }
+    }
+    let deep = Deep::of_block(&b);
+    let mut before: Vec<Vec<Stmt>> = vec![Vec::new(); b.len()];
+    let mut inside: HashMap<(usize, usize), Vec<Init>> = HashMap::new();
+    for init in inits {
+        let v = init.var;
+        let mut users = (0..b.len()).filter(|&i| deep[i].mentions(v));
+        let Some(first) = users.next() else {
+            continue;
+        };
+        let single = users.next().is_none();
+        match single.then(|| holding_child(&b[first], v, init.derivative)).flatten() {
+            Some(c) => inside.entry((first, c)).or_default().push(init),
+            None => before[first].push(init.stmt),
         }
     }
-    b.insert(first, init);
-    b
+    let mut out = Vec::with_capacity(b.len());
+    for (i, mut s) in b.into_iter().enumerate() {
+        out.append(&mut before[i]);
+        for (c, child) in visit::children_mut(&mut s).into_iter().enumerate() {
+            if let Some(list) = inside.remove(&(i, c)) {
+                *child = insert_before_first_use(std::mem::take(child), list);
+            }
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// When every use of `v` in `s` is inside one of its blocks, that block's index: the init
+/// goes down into it. Into a loop only for derivatives: every use inside one iteration means
+/// the iteration starts from zero (a derivative carried across iterations is also used
+/// outside the loop, where the value it belongs to is made).
+fn holding_child(s: &Stmt, v: VarId, derivative: bool) -> Option<usize> {
+    let own = matches!(
+        s,
+        Stmt::Assign { .. } | Stmt::Store { .. } | Stmt::Accumulate { .. } | Stmt::Sweep(_)
+    ) || {
+        let e = visit::effects(s);
+        e.reads.contains(&v) || e.writes.iter().any(|w| w.var == v)
+    };
+    let into_loop = !matches!(s, Stmt::For { .. } | Stmt::While { .. }) || derivative;
+    if own || !into_loop {
+        return None;
+    }
+    let holding: Vec<usize> = visit::children(s)
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.iter().any(|st| Deep::of(st).mentions(v)))
+        .map(|(i, _)| i)
+        .collect();
+    match holding[..] {
+        [one] => Some(one),
+        _ => None,
+    }
 }
 
 /// Gives every `if` whose condition variable its own branches write, and every `for` whose

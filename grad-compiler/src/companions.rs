@@ -191,7 +191,7 @@ pub fn grad_into(l: &Lowered, wrt: &[VarId], reassociate: bool) -> Companion {
         reassociate,
     };
     let r = reverse::reverse(&base, &plan);
-    let via_pullback = false && wrt == floats.as_slice() && r.claimed.is_empty();
+    let via_pullback = wrt == floats.as_slice() && r.claimed.is_empty();
     if via_pullback {
         return grad_into_via_pullback(base, &outs, result, pullback_name, r.unsupported);
     }

@@ -12,8 +12,8 @@
 use crate::ir::*;
 use crate::rules::Types;
 use crate::shape::Ty;
-use crate::visit;
-use std::collections::HashMap;
+use crate::visit::{self, Deep};
+use std::collections::{HashMap, HashSet};
 
 /// Runs every pass until none changes anything (a few rounds at most).
 pub fn tidy(f: &mut Function) {
@@ -79,37 +79,6 @@ impl Counts {
     }
 }
 
-/// Whether `s` (nested blocks included) reads or writes `v`.
-fn mentions(s: &Stmt, v: VarId) -> bool {
-    let mut found = false;
-    visit::walk(std::slice::from_ref(s), &mut |st| {
-        let e = visit::effects(st);
-        found |= e.reads.contains(&v) || e.writes.iter().any(|w| w.var == v);
-    });
-    found
-}
-
-/// How many statements of `b` (nested ones included) mention `v`.
-fn mention_count(b: &[Stmt], v: VarId) -> usize {
-    let mut n = 0;
-    visit::walk(b, &mut |st| {
-        let e = visit::effects(st);
-        if e.reads.contains(&v) || e.writes.iter().any(|w| w.var == v) {
-            n += 1;
-        }
-    });
-    n
-}
-
-/// Whether any statement of `b` (nested ones included) writes `v`.
-fn writes_in(b: &[Stmt], v: VarId) -> bool {
-    let mut found = false;
-    visit::walk(b, &mut |st| {
-        found |= visit::effects(st).writes.iter().any(|w| w.var == v);
-    });
-    found
-}
-
 /// `v = 0; .. v += e` as `v = e`.
 fn fuse_zero_then_add(b: &mut Block) -> bool {
     let mut changed = false;
@@ -118,6 +87,7 @@ fn fuse_zero_then_add(b: &mut Block) -> bool {
             changed |= fuse_zero_then_add(c);
         }
     }
+    let mut deep = Deep::of_block(b);
     let mut i = 0;
     while i < b.len() {
         let zeroed = match &b[i] {
@@ -129,7 +99,7 @@ fn fuse_zero_then_add(b: &mut Block) -> bool {
             _ => None,
         };
         if let Some(v) = zeroed {
-            let next = (i + 1..b.len()).find(|&j| mentions(&b[j], v));
+            let next = (i + 1..b.len()).find(|&j| deep[j].mentions(v));
             if let Some(j) = next {
                 if let Stmt::Accumulate {
                     place,
@@ -144,7 +114,9 @@ fn fuse_zero_then_add(b: &mut Block) -> bool {
                             op: Op::Use(value.clone()),
                             span: *span,
                         };
+                        deep[j] = Deep::of(&b[j]);
                         b.remove(i);
+                        deep.remove(i);
                         changed = true;
                         continue;
                     }
@@ -317,6 +289,7 @@ fn propagate_in(b: &mut Block, counts: &Counts, scalar: &[bool]) -> bool {
             changed |= propagate_in(c, counts, scalar);
         }
     }
+    let mut deep = Deep::of_block(b);
     let mut i = 0;
     while i < b.len() {
         let Stmt::Assign {
@@ -332,9 +305,12 @@ fn propagate_in(b: &mut Block, counts: &Counts, scalar: &[bool]) -> bool {
         let ok = !counts.fixed[c.index()]
             && scalar[c.index()]
             && counts.writes[c.index()] == 1
-            && mention_count(&b[i..], c) == counts.mentions[c.index()]
+            && deep[i..].iter().map(|d| d.mention_count(c)).sum::<usize>()
+                == counts.mentions[c.index()]
             && match &src {
-                Atom::Var(s) => *s != c && scalar[s.index()] && !writes_in(&b[i + 1..], *s),
+                Atom::Var(s) => {
+                    *s != c && scalar[s.index()] && !deep[i + 1..].iter().any(|d| d.writes(*s))
+                }
                 _ => !counts.roots[c.index()],
             };
         if !ok {
@@ -342,8 +318,12 @@ fn propagate_in(b: &mut Block, counts: &Counts, scalar: &[bool]) -> bool {
             continue;
         }
         b.remove(i);
-        for s in b[i..].iter_mut() {
-            substitute(s, c, &src);
+        deep.remove(i);
+        for k in i..b.len() {
+            if deep[k].mentions(c) {
+                substitute(&mut b[k], c, &src);
+                deep[k] = Deep::of(&b[k]);
+            }
         }
         changed = true;
     }
@@ -379,37 +359,46 @@ fn dead_stores(b: &mut Block, counts: &Counts) -> bool {
             changed |= dead_stores(c, counts);
         }
     }
+    let mut deep = Deep::of_block(b);
+    // How many statements of the block mention each variable, kept as statements go.
+    let mut here: HashMap<VarId, usize> = HashMap::new();
+    for d in &deep {
+        for &(v, n) in &d.mentions {
+            *here.entry(v).or_default() += n;
+        }
+    }
+    let mut read_later: HashSet<VarId> = HashSet::new();
     let mut i = b.len();
     while i > 0 {
         i -= 1;
-        let Stmt::Assign { target: x, op, .. } = &b[i] else {
-            continue;
+        let dead = match &b[i] {
+            Stmt::Assign { target: x, op, .. }
+                if !counts.fixed[x.index()] && !matches!(op, Op::Call(_)) =>
+            {
+                // `x` lives in this block: every mention is here, and its first one
+                // assigns it.
+                let x = *x;
+                let all_here = here.get(&x).copied().unwrap_or(0) == counts.mentions[x.index()];
+                let first = deep.iter().position(|d| d.mentions(x));
+                let starts_fresh = first.is_some_and(|k| {
+                    matches!(&b[k], Stmt::Assign { target, op, .. } if *target == x && !visit::op_reads(op).contains(&x))
+                });
+                all_here && starts_fresh && !read_later.contains(&x) && first != Some(i)
+            }
+            _ => false,
         };
-        let x = *x;
-        if counts.fixed[x.index()] || matches!(op, Op::Call(_)) {
-            continue;
-        }
-        // `x` lives in this block: every mention is here, and its first one assigns it.
-        let all_here = mention_count(b, x) == counts.mentions[x.index()];
-        let first = b.iter().position(|s| mentions(s, x));
-        let starts_fresh = first.is_some_and(|k| {
-            matches!(&b[k], Stmt::Assign { target, op, .. } if *target == x && !visit::op_reads(op).contains(&x))
-        });
-        let read_later = b[i + 1..].iter().any(|s| reads_deep(s, x));
-        if all_here && starts_fresh && !read_later && first != Some(i) {
+        if dead {
+            for &(v, n) in &deep[i].mentions {
+                *here.entry(v).or_default() -= n;
+            }
             b.remove(i);
+            deep.remove(i);
             changed = true;
+        } else {
+            read_later.extend(deep[i].reads.iter().copied());
         }
     }
     changed
-}
-
-fn reads_deep(s: &Stmt, v: VarId) -> bool {
-    let mut found = false;
-    visit::walk(std::slice::from_ref(s), &mut |st| {
-        found |= visit::effects(st).reads.contains(&v)
-    });
-    found
 }
 
 /// `t = op; .. c = t` with `t` a temporary used only there: `c = op`.
@@ -429,6 +418,7 @@ fn coalesce_block(b: &mut Block, ok: &impl Fn(VarId) -> bool) -> bool {
             changed |= coalesce_block(c, ok);
         }
     }
+    let mut deep = Deep::of_block(b);
     let mut i = 0;
     while i < b.len() {
         let t = match &b[i] {
@@ -438,7 +428,7 @@ fn coalesce_block(b: &mut Block, ok: &impl Fn(VarId) -> bool) -> bool {
                 continue;
             }
         };
-        let next = (i + 1..b.len()).find(|&j| mentions(&b[j], t));
+        let next = (i + 1..b.len()).find(|&j| deep[j].mentions(t));
         let copy = next.and_then(|j| match &b[j] {
             Stmt::Assign {
                 target: c,
@@ -448,7 +438,7 @@ fn coalesce_block(b: &mut Block, ok: &impl Fn(VarId) -> bool) -> bool {
             _ => None,
         });
         if let Some((j, c)) = copy {
-            let clean = (i + 1..j).all(|k| !mentions(&b[k], c));
+            let clean = (i + 1..j).all(|k| !deep[k].mentions(c));
             let reads_c = match &b[i] {
                 Stmt::Assign { op, .. } => visit::op_reads(op).contains(&c),
                 _ => true,
@@ -457,7 +447,9 @@ fn coalesce_block(b: &mut Block, ok: &impl Fn(VarId) -> bool) -> bool {
                 if let Stmt::Assign { target, .. } = &mut b[i] {
                     *target = c;
                 }
+                deep[i] = Deep::of(&b[i]);
                 b.remove(j);
+                deep.remove(j);
                 changed = true;
             }
         }

@@ -257,6 +257,72 @@ pub fn map(block: Block, f: &mut impl FnMut(Stmt) -> Vec<Stmt>) -> Block {
     out
 }
 
+/// What a statement and the statements nested in it read and write, sorted, so that passes
+/// asking many questions about the same statements compute each statement's effects once.
+#[derive(Clone, Debug, Default)]
+pub struct Deep {
+    /// Variables read, sorted, without repeats.
+    pub reads: Vec<VarId>,
+    /// Variables written, sorted, without repeats.
+    pub writes: Vec<VarId>,
+    /// Each variable read or written, with how many statements (nested ones counted
+    /// separately) mention it; sorted by variable.
+    pub mentions: Vec<(VarId, usize)>,
+}
+
+impl Deep {
+    /// The summary of `s`.
+    pub fn of(s: &Stmt) -> Deep {
+        let mut d = Deep::default();
+        walk(std::slice::from_ref(s), &mut |st| {
+            let e = effects(st);
+            let mut seen: Vec<VarId> = e.reads.clone();
+            seen.extend(e.writes.iter().map(|w| w.var));
+            seen.sort();
+            seen.dedup();
+            d.mentions.extend(seen.into_iter().map(|v| (v, 1)));
+            d.reads.extend(e.reads);
+            d.writes.extend(e.writes.iter().map(|w| w.var));
+        });
+        for list in [&mut d.reads, &mut d.writes] {
+            list.sort();
+            list.dedup();
+        }
+        d.mentions.sort();
+        d.mentions.dedup_by(|later, first| {
+            let same = later.0 == first.0;
+            if same {
+                first.1 += later.1;
+            }
+            same
+        });
+        d
+    }
+    /// The summaries of a block's statements.
+    pub fn of_block(b: &[Stmt]) -> Vec<Deep> {
+        b.iter().map(Deep::of).collect()
+    }
+    /// Whether `v` is read.
+    pub fn reads(&self, v: VarId) -> bool {
+        self.reads.binary_search(&v).is_ok()
+    }
+    /// Whether `v` is written.
+    pub fn writes(&self, v: VarId) -> bool {
+        self.writes.binary_search(&v).is_ok()
+    }
+    /// How many statements mention `v`.
+    pub fn mention_count(&self, v: VarId) -> usize {
+        match self.mentions.binary_search_by_key(&v, |m| m.0) {
+            Ok(k) => self.mentions[k].1,
+            Err(_) => 0,
+        }
+    }
+    /// Whether `v` is read or written.
+    pub fn mentions(&self, v: VarId) -> bool {
+        self.mention_count(v) > 0
+    }
+}
+
 /// Every variable read anywhere in `block`.
 pub fn block_reads(block: &Block) -> Vec<VarId> {
     let mut out = Vec::new();
@@ -284,167 +350,74 @@ pub fn write_counts(block: &Block, vars: usize) -> Vec<usize> {
     counts
 }
 
-/// Rewrites every atom a statement reads in place (its own operands, not nested blocks').
-pub fn rewrite_atoms(s: &mut Stmt, f: &mut impl FnMut(&mut Atom)) {
-    fn place(p: &mut Place, f: &mut impl FnMut(&mut Atom)) {
-        for proj in &mut p.path {
-            if let Proj::Index(a) = proj {
-                f(a);
-            }
-        }
-    }
-    fn arg(a: &mut Arg, f: &mut impl FnMut(&mut Atom)) {
-        match a {
-            Arg::Value(x) | Arg::Seed(x) => f(x),
-            Arg::Ref(p) | Arg::MutRef(p) => place(p, f),
-            Arg::View(p, lo, hi) | Arg::MutView(p, lo, hi) => {
-                place(p, f);
-                lo.iter_mut().chain(hi.iter_mut()).for_each(&mut *f);
-            }
-        }
-    }
-    fn op(o: &mut Op, f: &mut impl FnMut(&mut Atom)) {
-        match o {
-            Op::Use(a) | Op::Not(a) | Op::Cast(a, _) | Op::NoGrad(a) | Op::ZeroLike(a) => f(a),
-            Op::Load(p) | Op::Len(p) => place(p, f),
-            Op::Prim(_, args) | Op::Seq(args, _) | Op::Tuple(args) => args.iter_mut().for_each(f),
-            Op::Repeat(a, c, _) => {
-                f(a);
-                if let Count::Atom(n) = c {
-                    f(n);
-                }
-            }
-            Op::Cmp(_, a, b) => {
-                f(a);
-                f(b);
-            }
-            Op::Select(c, a, b) => {
-                f(c);
-                f(a);
-                f(b);
-            }
-            Op::Struct(_, fields) => fields.iter_mut().for_each(|(_, a)| f(a)),
-            Op::Call(c) => c.args.iter_mut().for_each(|a| arg(a, f)),
-            Op::Const(_) | Op::Num(_) | Op::Placeholder => {}
-        }
-    }
-    match s {
-        Stmt::Assign { op: o, .. } => op(o, f),
-        Stmt::Store {
-            place: p, value, ..
-        }
-        | Stmt::Accumulate {
-            place: p, value, ..
-        } => {
-            place(p, f);
-            f(value);
-        }
-        Stmt::If { cond, .. } | Stmt::While { cond, .. } => f(cond),
-        Stmt::For { lo, hi, .. } => {
-            f(lo);
-            f(hi);
-        }
-        Stmt::Sweep(sw) => match sw {
-            Sweep::Push { value, .. } => f(value),
-            Sweep::Pop { place: p, .. } => place(p, f),
-            Sweep::Call { call, .. } => call.args.iter_mut().for_each(|a| arg(a, f)),
-            Sweep::Kernel(k) => match k {
-                Kernel::Dot { acc, a, b, len, .. } => {
-                    place(acc, f);
-                    place(&mut a.place, f);
-                    f(&mut a.start);
-                    place(&mut b.place, f);
-                    f(&mut b.start);
-                    f(len);
-                }
-                Kernel::Axpy { alpha, x, y, len } => {
-                    f(alpha);
-                    place(&mut x.place, f);
-                    f(&mut x.start);
-                    place(&mut y.place, f);
-                    f(&mut y.start);
-                    f(len);
-                }
-                Kernel::AxpyAll { alpha, x, y } => {
-                    f(alpha);
-                    place(x, f);
-                    place(y, f);
-                }
-                Kernel::ScaleAll { alpha, y } => {
-                    f(alpha);
-                    place(y, f);
-                }
-                Kernel::ZeroAll { y } => place(y, f),
-                Kernel::SumAll { place: p, .. } => place(p, f),
-            },
-        },
-    }
+/// One operand of a statement, mutably: an atom, or a variable that is not an atom (a
+/// target, a place's root, a stack, a loop variable).
+pub enum Operand<'a> {
+    /// An atom.
+    Atom(&'a mut Atom),
+    /// A variable.
+    Var(&'a mut VarId),
 }
 
-/// Calls `f` on every variable a statement mentions itself (reads, writes, stacks, loop
-/// variables; not in nested blocks), in place.
-pub fn vars_mut(s: &mut Stmt, f: &mut impl FnMut(&mut VarId)) {
-    fn atom(a: &mut Atom, f: &mut impl FnMut(&mut VarId)) {
-        if let Atom::Var(v) = a {
-            f(v);
-        }
-    }
-    fn place(p: &mut Place, f: &mut impl FnMut(&mut VarId)) {
-        f(&mut p.root);
+/// Calls `f` on every operand of a statement itself (not in nested blocks), in place: the one
+/// traversal that rewrites statements.
+pub fn operands_mut(s: &mut Stmt, f: &mut impl FnMut(Operand)) {
+    fn place(p: &mut Place, f: &mut impl FnMut(Operand)) {
+        f(Operand::Var(&mut p.root));
         for proj in &mut p.path {
             if let Proj::Index(a) = proj {
-                atom(a, f);
+                f(Operand::Atom(a));
             }
         }
     }
-    fn arg(a: &mut Arg, f: &mut impl FnMut(&mut VarId)) {
+    fn arg(a: &mut Arg, f: &mut impl FnMut(Operand)) {
         match a {
-            Arg::Value(x) | Arg::Seed(x) => atom(x, f),
+            Arg::Value(x) | Arg::Seed(x) => f(Operand::Atom(x)),
             Arg::Ref(p) | Arg::MutRef(p) => place(p, f),
             Arg::View(p, lo, hi) | Arg::MutView(p, lo, hi) => {
                 place(p, f);
                 for x in lo.iter_mut().chain(hi.iter_mut()) {
-                    atom(x, f);
+                    f(Operand::Atom(x));
                 }
             }
         }
     }
-    fn run(r: &mut Run, f: &mut impl FnMut(&mut VarId)) {
+    fn run(r: &mut Run, f: &mut impl FnMut(Operand)) {
         place(&mut r.place, f);
-        atom(&mut r.start, f);
+        f(Operand::Atom(&mut r.start));
     }
-    fn op(o: &mut Op, f: &mut impl FnMut(&mut VarId)) {
+    fn op(o: &mut Op, f: &mut impl FnMut(Operand)) {
         match o {
             Op::Use(a) | Op::Not(a) | Op::Cast(a, _) | Op::NoGrad(a) | Op::ZeroLike(a) => {
-                atom(a, f)
+                f(Operand::Atom(a))
             }
             Op::Load(p) | Op::Len(p) => place(p, f),
             Op::Prim(_, args) | Op::Seq(args, _) | Op::Tuple(args) => {
-                args.iter_mut().for_each(|a| atom(a, f))
+                args.iter_mut().for_each(|a| f(Operand::Atom(a)))
             }
             Op::Repeat(a, c, _) => {
-                atom(a, f);
+                f(Operand::Atom(a));
                 if let Count::Atom(n) = c {
-                    atom(n, f);
+                    f(Operand::Atom(n));
                 }
             }
             Op::Cmp(_, a, b) => {
-                atom(a, f);
-                atom(b, f);
+                f(Operand::Atom(a));
+                f(Operand::Atom(b));
             }
             Op::Select(c, a, b) => {
-                atom(c, f);
-                atom(a, f);
-                atom(b, f);
+                f(Operand::Atom(c));
+                f(Operand::Atom(a));
+                f(Operand::Atom(b));
             }
-            Op::Struct(_, fields) => fields.iter_mut().for_each(|(_, a)| atom(a, f)),
+            Op::Struct(_, fields) => fields.iter_mut().for_each(|(_, a)| f(Operand::Atom(a))),
             Op::Call(c) => c.args.iter_mut().for_each(|a| arg(a, f)),
             Op::Const(_) | Op::Num(_) | Op::Placeholder => {}
         }
     }
     match s {
         Stmt::Assign { target, op: o, .. } => {
-            f(target);
+            f(Operand::Var(target));
             op(o, f);
         }
         Stmt::Store {
@@ -454,26 +427,26 @@ pub fn vars_mut(s: &mut Stmt, f: &mut impl FnMut(&mut VarId)) {
             place: p, value, ..
         } => {
             place(p, f);
-            atom(value, f);
+            f(Operand::Atom(value));
         }
-        Stmt::If { cond, .. } | Stmt::While { cond, .. } => atom(cond, f),
+        Stmt::If { cond, .. } | Stmt::While { cond, .. } => f(Operand::Atom(cond)),
         Stmt::For { var, lo, hi, .. } => {
-            f(var);
-            atom(lo, f);
-            atom(hi, f);
+            f(Operand::Var(var));
+            f(Operand::Atom(lo));
+            f(Operand::Atom(hi));
         }
         Stmt::Sweep(sw) => match sw {
             Sweep::Push { stack, value } => {
-                f(stack);
-                atom(value, f);
+                f(Operand::Var(stack));
+                f(Operand::Atom(value));
             }
             Sweep::Pop { stack, place: p } => {
-                f(stack);
+                f(Operand::Var(stack));
                 place(p, f);
             }
             Sweep::Call { target, call } => {
                 if let Some(t) = target {
-                    f(t);
+                    f(Operand::Var(t));
                 }
                 call.args.iter_mut().for_each(|a| arg(a, f));
             }
@@ -482,31 +455,49 @@ pub fn vars_mut(s: &mut Stmt, f: &mut impl FnMut(&mut VarId)) {
                     place(acc, f);
                     run(a, f);
                     run(b, f);
-                    atom(len, f);
+                    f(Operand::Atom(len));
                 }
                 Kernel::Axpy { alpha, x, y, len } => {
-                    atom(alpha, f);
+                    f(Operand::Atom(alpha));
                     run(x, f);
                     run(y, f);
-                    atom(len, f);
+                    f(Operand::Atom(len));
                 }
                 Kernel::AxpyAll { alpha, x, y } => {
-                    atom(alpha, f);
+                    f(Operand::Atom(alpha));
                     place(x, f);
                     place(y, f);
                 }
                 Kernel::ScaleAll { alpha, y } => {
-                    atom(alpha, f);
+                    f(Operand::Atom(alpha));
                     place(y, f);
                 }
                 Kernel::ZeroAll { y } => place(y, f),
                 Kernel::SumAll { target, place: p } => {
-                    f(target);
+                    f(Operand::Var(target));
                     place(p, f);
                 }
             },
         },
     }
+}
+
+/// Rewrites every atom of a statement in place (its own operands, not nested blocks').
+pub fn rewrite_atoms(s: &mut Stmt, f: &mut impl FnMut(&mut Atom)) {
+    operands_mut(s, &mut |o| {
+        if let Operand::Atom(a) = o {
+            f(a)
+        }
+    });
+}
+
+/// Calls `f` on every variable a statement mentions itself (reads, writes, stacks, loop
+/// variables; not in nested blocks), in place.
+pub fn vars_mut(s: &mut Stmt, f: &mut impl FnMut(&mut VarId)) {
+    operands_mut(s, &mut |o| match o {
+        Operand::Atom(Atom::Var(v)) | Operand::Var(v) => f(v),
+        Operand::Atom(_) => {}
+    });
 }
 
 /// `block` with every variable in `map` replaced by its image, nested blocks included.

@@ -90,7 +90,7 @@ pub fn function(item: &Item) -> TokenStream {
     quote! {
         #[doc = #doc]
         #[inline]
-        #[allow(unused_mut, unused_variables, unused_parens, unused_braces, clippy::all)]
+        #[allow(unused, clippy::all)]
         #vis fn #name #gen (#(#params),*) -> #ret #where_clause {
             #body
             #ends
@@ -873,7 +873,7 @@ impl<'a> Printer<'a> {
                 Sweep::Pop { stack, place } => {
                     let st = self.ident(*stack);
                     let p = self.place(place).tokens;
-                    quote!(#p = #st.pop().expect("saved values pop in the order they were pushed");)
+                    quote!(#p = #st.pop().unwrap();)
                 }
                 Sweep::Call { target, call } => {
                     let c = self.call(call).tokens;

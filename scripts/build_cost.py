@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""What `#[derive_gradient]` costs at build time, on a library of 40 generated ~50-line
+numeric functions with loops, branches, `while`, arrays and float methods.
+
+Builds, in a scratch workspace (default /tmp/grad-build-cost) depending on this checkout:
+  plain/      the 40 functions without the attribute
+  annotated/  the same 40 functions with `#[derive_gradient]`
+  caller/     a binary calling `f_grad` of every function of `annotated`
+  caller_plain/  a binary calling every function of `plain`
+and reports, each the median of three rebuilds of that crate alone (its dependencies built):
+  - `cargo check` of annotated vs plain,
+  - `cargo build --release` of annotated vs plain (companions unused: they are `#[inline]`,
+    so the library compiles none of them to machine code),
+  - `cargo build --release` of annotated + caller (every `f_grad` compiled) vs plain +
+    caller_plain,
+  - the expanded lines (rustfmt'd) vs the source lines.
+
+Usage: python3 scripts/build_cost.py [scratch dir]
+"""
+
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+N_FUNCTIONS = 40
+
+METHODS = ["sin", "cos", "exp", "tanh", "sqrt", "ln_1p", "atan", "abs"]
+
+
+def block(rng, k):
+    """One of several statement blocks, ~5-8 lines, over x (slice), a, b, n and locals s, acc."""
+    m1, m2 = rng.choice(METHODS), rng.choice(METHODS)
+    c1, c2 = round(rng.uniform(0.1, 2.0), 2), round(rng.uniform(0.1, 2.0), 2)
+    kind = rng.randrange(6)
+    if kind == 0:
+        return f"""    for i in 0..n {{
+        let u{k} = x[i] * a + {c1} * b;
+        if u{k} > 0.0 {{
+            acc += u{k}.{m1}() * b;
+        }} else {{
+            acc -= u{k} * u{k} * {c2};
+        }}
+    }}"""
+    if kind == 1:
+        return f"""    let mut j{k} = 0;
+    while j{k} < 3 {{
+        s = s * {c1} + (b * {c2}).{m1}() * 0.1;
+        j{k} += 1;
+    }}
+    acc += s * a;"""
+    if kind == 2:
+        return f"""    let v{k} = [a * {c1}, b - {c2}, s.{m1}()];
+    let mut w{k} = 0.0;
+    for e in v{k} {{
+        w{k} += e * e;
+    }}
+    acc += w{k}.sqrt() * {c2};"""
+    if kind == 3:
+        return f"""    let p{k} = (a * a + {c1}).{m2}();
+    let q{k} = if p{k} > b {{ p{k} - b }} else {{ b * {c2} }};
+    s += q{k} * (a - {c1}).{m1}();
+    acc += s / (1.0 + q{k} * q{k});"""
+    if kind == 4:
+        return f"""    let mut z{k} = 0.0;
+    for i in 0..n {{
+        z{k} += x[i] * (a * {c1} + x[i] * b);
+    }}
+    acc += z{k}.{m1}() * {c2};
+    s = s.max(z{k} * 0.01);"""
+    return f"""    let r{k} = x.iter().map(|xi| (xi * a).{m1}()).sum::<f64>();
+    let t{k} = x.iter().zip(x.iter().skip(1)).map(|(p, q)| p * q * b).sum::<f64>();
+    acc += r{k} * {c1} - t{k} * {c2};
+    s += (r{k} * 0.1).{m2}();"""
+
+
+def function(rng, i, annotated):
+    blocks = "\n".join(block(rng, k) for k in range(7))
+    attr = "#[derive_gradient]\n" if annotated else ""
+    return f"""{attr}pub fn f{i}(x: &[f64], a: f64, b: f64, n: usize) -> f64 {{
+    let mut acc = 0.0;
+    let mut s = a * b;
+{blocks}
+    acc + s * 0.5
+}}
+"""
+
+
+def library(annotated):
+    rng = random.Random(12)
+    head = "#![allow(clippy::all, unused)]\n"
+    if annotated:
+        head += "use grad::derive_gradient;\n"
+    return head + "\n".join(function(rng, i, annotated) for i in range(N_FUNCTIONS))
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as fh:
+        fh.write(text)
+
+
+def scaffold(d):
+    shutil.rmtree(os.path.join(d, "plain"), ignore_errors=True)
+    shutil.rmtree(os.path.join(d, "annotated"), ignore_errors=True)
+    shutil.rmtree(os.path.join(d, "caller"), ignore_errors=True)
+    shutil.rmtree(os.path.join(d, "caller_plain"), ignore_errors=True)
+    members = '["plain", "annotated", "caller", "caller_plain"]'
+    write(os.path.join(d, "Cargo.toml"), f"[workspace]\nmembers = {members}\nresolver = \"2\"\n")
+    grad = f'grad = {{ path = "{ROOT}" }}\n'
+    crates = [
+        ("plain", ""),
+        ("annotated", grad),
+        ("caller", 'annotated = { path = "../annotated" }\n'),
+        ("caller_plain", 'plain = { path = "../plain" }\n'),
+    ]
+    for name, deps in crates:
+        write(
+            os.path.join(d, name, "Cargo.toml"),
+            f'[package]\nname = "{name}"\nversion = "0.0.0"\nedition = "2021"\n\n[dependencies]\n{deps}',
+        )
+    write(os.path.join(d, "plain", "src", "lib.rs"), library(False))
+    write(os.path.join(d, "annotated", "src", "lib.rs"), library(True))
+    for name, call in [("caller", "annotated::f{i}_grad(&x, 0.3, 0.7, x.len()).0"), ("caller_plain", "plain::f{i}(&x, 0.3, 0.7, x.len())")]:
+        calls = "\n".join(f"    total += {call.format(i=i)};" for i in range(N_FUNCTIONS))
+        write(
+            os.path.join(d, name, "src", "main.rs"),
+            f"fn main() {{\n    let x: Vec<f64> = (0..8).map(|i| i as f64 * 0.1).collect();\n    let mut total = 0.0;\n{calls}\n    println!(\"{{total}}\");\n}}\n",
+        )
+    lockfile = os.path.join(ROOT, "Cargo.lock")
+    shutil.copy(lockfile, os.path.join(d, "Cargo.lock"))
+
+
+def cargo(d, *args):
+    env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(d, "target"))
+    subprocess.run(["cargo", *args], cwd=d, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def timed_rebuild(d, crate, touch, *args):
+    """Median of three rebuilds of `crate` alone (after touching `touch`)."""
+    cargo(d, *args, "-p", crate)
+    times = []
+    for _ in range(3):
+        os.utime(os.path.join(d, touch))
+        start = time.perf_counter()
+        cargo(d, *args, "-p", crate)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def expanded_lines(d):
+    """Lines of the rustfmt'd expansion of annotated/src/lib.rs, through grad-compiler."""
+    out = subprocess.run(
+        ["cargo", "run", "-q", "--release", "-p", "grad-dev", "--example", "expand_file", "--", os.path.join(d, "annotated", "src", "lib.rs")],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    fmt = subprocess.run(["rustfmt", "--edition", "2021"], input=out, capture_output=True, text=True, check=True).stdout
+    return len([l for l in fmt.splitlines() if l.strip()])
+
+
+def main():
+    d = sys.argv[1] if len(sys.argv) > 1 else "/tmp/grad-build-cost"
+    os.makedirs(d, exist_ok=True)
+    scaffold(d)
+    src_lines = len([l for l in library(False).splitlines() if l.strip()])
+    rows = []
+    check_plain = timed_rebuild(d, "plain", "plain/src/lib.rs", "check")
+    check_ann = timed_rebuild(d, "annotated", "annotated/src/lib.rs", "check")
+    rows.append(("`cargo check`, library", check_plain, check_ann))
+    rel_plain = timed_rebuild(d, "plain", "plain/src/lib.rs", "build", "--release")
+    rel_ann = timed_rebuild(d, "annotated", "annotated/src/lib.rs", "build", "--release")
+    rows.append(("`cargo build --release`, library (companions unused)", rel_plain, rel_ann))
+    # The callers' rebuilds recompile the binary only; the libraries are built.
+    rel_caller = timed_rebuild(d, "caller", "caller/src/main.rs", "build", "--release")
+    rel_caller_plain = timed_rebuild(d, "caller_plain", "caller_plain/src/main.rs", "build", "--release")
+    rows.append(
+        (
+            "`cargo build --release`, library + binary calling every `f_grad` (plain: every `f`)",
+            rel_plain + rel_caller_plain,
+            rel_ann + rel_caller,
+        )
+    )
+    exp = expanded_lines(d)
+    print(f"{N_FUNCTIONS} functions, {src_lines} source lines (non-blank)\n")
+    print("| build | plain | annotated | ratio |")
+    print("|---|---:|---:|---:|")
+    for name, plain, ann in rows:
+        print(f"| {name} | {plain:.2f} s | {ann:.2f} s | {ann / plain:.1f} x |")
+    print(f"| expanded lines (rustfmt, non-blank) | {src_lines} | {exp} | {exp / src_lines:.1f} x |")
+
+
+if __name__ == "__main__":
+    main()
