@@ -115,6 +115,8 @@ fn slice_of_arrays_gradient_is_a_vec_of_arrays() {
     assert_close(gc[0], want_c0, 1e-12, "dc0");
 }
 
+// `&Vec<Vec<f64>>` is the parameter type under test.
+#[allow(clippy::ptr_arg)]
 #[derive_gradient]
 fn ragged(rows: &Vec<Vec<f64>>) -> f64 {
     let mut s = 0.0;
@@ -325,4 +327,85 @@ fn struct_results_have_a_jacobian_in_field_order() {
     assert_eq!(v, make_neuron(1.5));
     assert_eq!((j.rows(), j.cols()), (4, 1));
     assert_eq!(j.col(0), vec![1.0, 2.0, 3.0, -1.0]);
+}
+
+const D: usize = 2;
+const H: usize = 3;
+
+/// A two-layer perceptron over samples `xs`, its hidden layer a copy `*b1` of a bias passed
+/// by reference and updated in place: the sample loop is a fused sum whose iterations run
+/// inner loops that overwrite their temporaries (their values are kept for the reverse).
+#[derive_gradient(wrt(w1, b1, w2, b2))]
+fn mlp(
+    w1: &[[f64; H]; D],
+    b1: &[f64; H],
+    w2: &[f64; H],
+    b2: f64,
+    xs: &[[f64; D]],
+    ys: &[f64],
+) -> f64 {
+    let mut total = 0.0;
+    for (x, y) in xs.iter().zip(ys) {
+        let mut h = *b1;
+        for i in 0..D {
+            for j in 0..H {
+                h[j] += x[i] * w1[i][j];
+            }
+        }
+        let mut out = b2;
+        for j in 0..H {
+            out += w2[j] * h[j].max(0.0);
+        }
+        let r = out - y;
+        total += r * r;
+    }
+    total / xs.len() as f64
+}
+
+#[test]
+fn mlp_gradient_through_a_copied_bias_and_inner_loops() {
+    let w1 = [[0.3, -0.2, 0.5], [0.1, 0.4, -0.3]];
+    let b1 = [0.1, 0.2, 0.05];
+    let w2 = [0.5, -0.4, 0.3];
+    let xs = [[1.0, 0.5], [0.2, -0.7], [0.9, 0.3]];
+    let ys = [0.3, -0.1, 0.4];
+    let (v, (gw1, gb1, gw2, gb2)) = mlp_grad(&w1, &b1, &w2, 0.1, &xs, &ys);
+    assert_eq!(v, mlp(&w1, &b1, &w2, 0.1, &xs, &ys));
+    // Flattened: w1 (row-major), b1, w2, b2.
+    let unflat = |p: &[f64]| {
+        let w1 = [[p[0], p[1], p[2]], [p[3], p[4], p[5]]];
+        mlp(&w1, &[p[6], p[7], p[8]], &[p[9], p[10], p[11]], p[12], &xs, &ys)
+    };
+    let mut point: Vec<f64> = w1.iter().flatten().copied().collect();
+    point.extend(b1);
+    point.extend(w2);
+    point.push(0.1);
+    let mut g: Vec<f64> = gw1.iter().flatten().copied().collect();
+    g.extend(gb1);
+    g.extend(gw2);
+    g.push(gb2);
+    assert_gradient_close(unflat, &point, &g, Tolerance::default());
+    // Analytic: d/db2 = (2/N) sum_i r_i, d/dw1[i][j] = (2/N) sum r w2[j] [h_j > 0] x[i].
+    let (mut db2, mut dw1) = (0.0, [[0.0; H]; D]);
+    for (x, y) in xs.iter().zip(ys) {
+        let h: Vec<f64> = (0..H)
+            .map(|j| b1[j] + (0..D).map(|i| x[i] * w1[i][j]).sum::<f64>())
+            .collect();
+        let out = 0.1 + (0..H).map(|j| w2[j] * h[j].max(0.0)).sum::<f64>();
+        let r = 2.0 * (out - y) / 3.0;
+        db2 += r;
+        for i in 0..D {
+            for j in 0..H {
+                if h[j] > 0.0 {
+                    dw1[i][j] += r * w2[j] * x[i];
+                }
+            }
+        }
+    }
+    assert_close(gb2, db2, 1e-12, "d/db2");
+    for i in 0..D {
+        for j in 0..H {
+            assert_close(gw1[i][j], dw1[i][j], 1e-12, "d/dw1");
+        }
+    }
 }

@@ -25,6 +25,11 @@ pub fn remove_dead_assignments(f: &mut Function) {
                 removed = true;
                 Vec::new()
             }
+            // An element store into a variable nothing reads goes with its assignment.
+            Stmt::Store { place, .. } if !read[place.root.index()] => {
+                removed = true;
+                Vec::new()
+            }
             _ => vec![s],
         });
         let body = std::mem::take(&mut f.body);
@@ -192,7 +197,10 @@ fn insert_before_first_use(b: Block, inits: Vec<Init>) -> Block {
             continue;
         };
         let single = users.next().is_none();
-        match single.then(|| holding_child(&b[first], v, init.derivative)).flatten() {
+        match single
+            .then(|| holding_child(&b[first], v, init.derivative))
+            .flatten()
+        {
             Some(c) => inside.entry((first, c)).or_default().push(init),
             None => before[first].push(init.stmt),
         }

@@ -91,14 +91,9 @@ pub fn layout(f: &Function) -> Layout {
         let ps = &paths[&v];
         // The innermost block holding every occurrence, and the first statement there.
         let mut depth = 0;
-        'outer: loop {
-            let Some(b) = ps[0].get(depth).map(|x| x.0) else {
+        while let Some(b) = ps[0].get(depth).map(|x| x.0) {
+            if ps.iter().any(|p| p.get(depth).map(|x| x.0) != Some(b)) {
                 break;
-            };
-            for p in ps {
-                if p.get(depth).map(|x| x.0) != Some(b) {
-                    break 'outer;
-                }
             }
             depth += 1;
             if ps.iter().any(|p| p.len() <= depth) {

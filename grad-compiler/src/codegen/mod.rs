@@ -285,11 +285,13 @@ impl<'a> Printer<'a> {
             } else {
                 quote!(NEG_INFINITY)
             };
-            return self.from_f64(quote!(#t::#c));
+            return self.float_literal(quote!(#t::#c));
         };
         let neg = x.is_sign_negative();
         let body = match &self.f.float {
-            FloatTy::Generic(_) => return self.from_f64(if neg { quote!(-#lit) } else { lit }),
+            FloatTy::Generic(_) => {
+                return self.float_literal(if neg { quote!(-#lit) } else { lit })
+            }
             _ if typed => lit,
             FloatTy::F32 => {
                 let s = format!("{}_f32", Literal::f64_unsuffixed(x.abs()));
@@ -311,7 +313,7 @@ impl<'a> Printer<'a> {
     }
 
     /// `T::from_f64(x)` for a generic float type; `x` itself otherwise.
-    fn from_f64(&self, x: TokenStream) -> P {
+    fn float_literal(&self, x: TokenStream) -> P {
         match &self.f.float {
             FloatTy::Generic(t) => {
                 let t = call_site(t);
@@ -355,8 +357,12 @@ impl<'a> Printer<'a> {
         let root = self.var_expr(p.root);
         let mut prec = root.prec;
         let mut t = root.tokens;
-        for proj in &p.path {
+        // `*x` of a parameter passed by reference names its value; the same place on an
+        // owned local (its adjoint, say) is the local itself.
+        let owned = !matches!(root_ty, Ty::MutRef(_)) && !self.refs.contains(&p.root);
+        for (k, proj) in p.path.iter().enumerate() {
             match proj {
+                Proj::Deref if k == 0 && owned => {}
                 Proj::Index(i) => {
                     let i = self.atom(i, false).tokens;
                     let base = P { tokens: t, prec }.at(Prec::Atom);
@@ -497,7 +503,7 @@ impl<'a> Printer<'a> {
             Op::Cast(a, CastTo::Float) => {
                 let x = self.atom(a, false).at(Prec::Cast);
                 match &self.f.float {
-                    FloatTy::Generic(_) => self.from_f64(quote!(#x as f64)),
+                    FloatTy::Generic(_) => self.float_literal(quote!(#x as f64)),
                     _ => {
                         let t = self.float_ty();
                         P {
@@ -623,7 +629,7 @@ impl<'a> Printer<'a> {
                     call_site(s)
                 }
             });
-            return self.from_f64(quote!(::#(#segs)::*));
+            return self.float_literal(quote!(::#(#segs)::*));
         }
         let absolute = matches!(c.path.first().map(String::as_str), Some("core" | "std"));
         let segs = c.path.iter().map(|s| call_site(s));
@@ -966,11 +972,8 @@ impl<'a> Printer<'a> {
             },
             Kernel::SumAll { target, place } => {
                 let lhs = self.ident(*target);
-                let decl = match self.layout.let_at.get(&(kern as *const Kernel as StmtId)) {
-                    _ => quote!(#lhs),
-                };
                 let xs = self.shared(place);
-                quote!(#decl = #k::runtime::Differentiable::sum(#xs);)
+                quote!(#lhs = #k::runtime::Differentiable::sum(#xs);)
             }
         }
     }

@@ -307,7 +307,7 @@ impl Lowerer {
         self.scopes.push();
         let mut result = Ok(());
         for (p, a) in clo.params.iter().zip(args) {
-            if let Err(e) = self.bind_pattern(p, a, None, span) {
+            if let Err(e) = self.bind_pattern(p, a, None) {
                 result = Err(e);
             }
         }

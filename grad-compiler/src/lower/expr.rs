@@ -385,6 +385,11 @@ impl Lowerer {
             }
             syn::UnOp::Deref(_) => Ok(match self.expr(&u.expr)? {
                 Val::Ref(p) => Val::Place(p),
+                // `*p` of a parameter passed by reference: the value it points to (a copy
+                // where it is bound), not the reference.
+                Val::Atom(Atom::Var(x)) if self.is_ref_param(x) => {
+                    Val::Place(Place::var(x).deref())
+                }
                 v => v,
             }),
             _ => self.err_at(u, "this operator cannot be differentiated"),
@@ -619,7 +624,7 @@ pub(crate) enum SeqRef {
 /// The body of `vec![..]`.
 enum VecBody {
     List(Vec<syn::Expr>),
-    Repeat(syn::Expr, syn::Expr),
+    Repeat(Box<syn::Expr>, Box<syn::Expr>),
 }
 
 impl VecBody {
@@ -631,7 +636,7 @@ impl VecBody {
         if input.peek(syn::Token![;]) {
             input.parse::<syn::Token![;]>()?;
             let n: syn::Expr = input.parse()?;
-            return Ok(VecBody::Repeat(first, n));
+            return Ok(VecBody::Repeat(Box::new(first), Box::new(n)));
         }
         let mut elems = vec![first];
         while input.peek(syn::Token![,]) {

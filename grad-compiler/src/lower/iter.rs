@@ -198,7 +198,7 @@ impl Lowerer {
             "zip" => {
                 need(self, 1)?;
                 let other = self.expr(&m.args[0])?;
-                let other = self.into_stream(other, &m.args[0])?;
+                let other = self.stream_of(other, &m.args[0])?;
                 if !random || !other.push.is_empty() {
                     return self.err_at(m, "`zip` after `filter` is not supported: filter after zipping");
                 }
@@ -315,7 +315,7 @@ impl Lowerer {
     }
 
     /// Anything a `for` loop or `zip` can take, as a stream.
-    fn into_stream(&mut self, v: Val, at: &syn::Expr) -> L<Stream> {
+    fn stream_of(&mut self, v: Val, at: &syn::Expr) -> L<Stream> {
         if let syn::Expr::Range(r) = strip_parens(at) {
             return self.range_stream(r);
         }
@@ -750,7 +750,7 @@ impl Lowerer {
             let body = self.loop_body(frame, exits.any(), |cx| {
                 cx.scopes.push();
                 let r = cx
-                    .bind_pattern(&f.pat, Val::Atom(Atom::Var(var)), None, span)
+                    .bind_pattern(&f.pat, Val::Atom(Atom::Var(var)), None)
                     .and_then(|_| cx.block_into(&f.body, Sink::Discard));
                 cx.scopes.pop();
                 r.map(|_| ())
@@ -768,7 +768,7 @@ impl Lowerer {
             syn::Expr::Range(r) => self.range_stream(r)?,
             _ => {
                 let v = self.expr(iterable)?;
-                self.into_stream(v, iterable)?
+                self.stream_of(v, iterable)?
             }
         };
 
@@ -783,7 +783,7 @@ impl Lowerer {
         let mut run_body = |cx: &mut Self, item: Val| -> L<()> {
             cx.scopes.push();
             let r = cx
-                .bind_pattern(&f.pat, item, None, span)
+                .bind_pattern(&f.pat, item, None)
                 .and_then(|_| cx.block_into(&f.body, Sink::Discard));
             cx.scopes.pop();
             r.map(|_| ())

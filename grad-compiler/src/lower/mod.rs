@@ -69,7 +69,7 @@ pub fn lower(src: &FnSource) -> Result<Lowered, syn::Error> {
         return Err(diag.into_error(src.sig.ident.span()));
     }
     let mut func = func;
-    if crate::infer::infer(&mut func, &mut diag).is_ok() {
+    if crate::infer::infer(&mut func, &mut diag) {
         check_methods(&func, &mut diag);
     }
     if diag.is_empty() {
@@ -131,6 +131,14 @@ pub(crate) struct Lowerer {
 }
 
 impl Lowerer {
+    /// Whether `v` is a parameter passed by shared reference (`x: &[f64; 3]`).
+    pub(super) fn is_ref_param(&self, v: VarId) -> bool {
+        self.func
+            .params
+            .iter()
+            .any(|p| p.var == v && p.passing == Passing::Ref)
+    }
+
     fn new(sig: &Signature, diag: Diagnostics) -> Lowerer {
         let mut func = Function::new(sig.float.clone());
         let mut scopes = Scopes::default();

@@ -5,18 +5,11 @@ use super::scope::Val;
 use super::{Lowerer, L};
 use crate::ir::*;
 use crate::shape::Ty;
-use proc_macro2::Span;
 use syn::spanned::Spanned;
 
 impl Lowerer {
     /// Binds the names of `pat` to the parts of `v`.
-    pub(super) fn bind_pattern(
-        &mut self,
-        pat: &syn::Pat,
-        v: Val,
-        declared: Option<Ty>,
-        span: Span,
-    ) -> L<()> {
+    pub(super) fn bind_pattern(&mut self, pat: &syn::Pat, v: Val, declared: Option<Ty>) -> L<()> {
         match pat {
             syn::Pat::Ident(pi) => {
                 if pi.by_ref.is_some() || pi.subpat.is_some() {
@@ -27,13 +20,13 @@ impl Lowerer {
                 Ok(())
             }
             syn::Pat::Wild(_) => Ok(()),
-            syn::Pat::Paren(p) => self.bind_pattern(&p.pat, v, declared, span),
+            syn::Pat::Paren(p) => self.bind_pattern(&p.pat, v, declared),
             syn::Pat::Type(pt) => {
                 let ty = match super::signature::value_type(&pt.ty, self.float()) {
                     Ok(t) => t,
                     Err((span, msg)) => return self.err(span, msg),
                 };
-                self.bind_pattern(&pt.pat, v, Some(ty), span)
+                self.bind_pattern(&pt.pat, v, Some(ty))
             }
             syn::Pat::Tuple(pt) => {
                 let parts = self.tuple_parts(v, pt.elems.len(), pat)?;
@@ -42,7 +35,7 @@ impl Lowerer {
                     _ => vec![None; pt.elems.len()],
                 };
                 for ((p, part), ty) in pt.elems.iter().zip(parts).zip(tys) {
-                    self.bind_pattern(p, part, ty, span)?;
+                    self.bind_pattern(p, part, ty)?;
                 }
                 Ok(())
             }
@@ -54,7 +47,7 @@ impl Lowerer {
                     Val::Ref(p) => Val::Place(p),
                     other => other,
                 };
-                self.bind_pattern(&pr.pat, inner, declared, span)
+                self.bind_pattern(&pr.pat, inner, declared)
             }
             other => self.err_at(
                 other,

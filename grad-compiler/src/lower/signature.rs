@@ -92,7 +92,7 @@ pub struct Signature {
 /// Lowers the signature; errors go to `diag`.
 pub fn lower_signature(src: &FnSource, diag: &mut Diagnostics) -> Option<Signature> {
     let sig = src.sig;
-    let before = diag_count(diag);
+    let before = diag.len();
     check_qualifiers(sig, diag);
     let float = float_type(sig, diag)?;
     let mut params = Vec::new();
@@ -187,7 +187,7 @@ pub fn lower_signature(src: &FnSource, diag: &mut Diagnostics) -> Option<Signatu
             }
         },
     };
-    if diag_count(diag) > before {
+    if diag.len() > before {
         return None;
     }
     Some(Signature {
@@ -198,10 +198,6 @@ pub fn lower_signature(src: &FnSource, diag: &mut Diagnostics) -> Option<Signatu
         generics: sig.generics.clone(),
         is_method: src.is_method,
     })
-}
-
-fn diag_count(diag: &Diagnostics) -> bool {
-    !diag.is_empty()
 }
 
 fn check_qualifiers(sig: &syn::Signature, diag: &mut Diagnostics) {

@@ -228,7 +228,7 @@ impl Lowerer {
         if let Val::Never = v {
             return Ok(Val::Never);
         }
-        self.bind_pattern(pat, v, declared, init.expr.span())?;
+        self.bind_pattern(pat, v, declared)?;
         Ok(Val::Unit)
     }
 

@@ -231,10 +231,15 @@ impl<'a> Reverse<'a> {
                 }
                 let mut rev = Vec::new();
                 if self.is_active(*target) {
-                    rev = self.assign_adjoint(*target, op);
-                    if self.reset_needed(*target) {
-                        rev.push(self.zero(*target));
-                    }
+                    rev = if visit::op_reads(op).contains(target) {
+                        self.self_assign_adjoint(*target, op)
+                    } else {
+                        let mut r = self.assign_adjoint(*target, op);
+                        if self.reset_needed(*target) {
+                            r.push(self.zero(*target));
+                        }
+                        r
+                    };
                 }
                 self.defined.insert(*target);
                 rev.extend(restore);
@@ -300,6 +305,31 @@ impl<'a> Reverse<'a> {
             Stmt::While { .. } => self.while_loop(s),
             Stmt::Sweep(_) => (vec![s.clone()], Vec::new()),
         }
+    }
+
+    /// The adjoint of `v = op(.., v, ..)`: the new value's adjoint is taken, the adjoint
+    /// reset, and then the old value's share added (`v = v` does nothing).
+    fn self_assign_adjoint(&mut self, v: VarId, op: &Op) -> Block {
+        if *op == Op::Use(Atom::Var(v)) {
+            return Vec::new();
+        }
+        let ty = self.f.ty(self.adj_var(v)).clone();
+        let taken = self.temp(ty);
+        let mut out = vec![
+            Stmt::Assign {
+                target: taken,
+                op: Op::Use(self.adj_read(v)),
+                span: proc_macro2::Span::call_site(),
+            },
+            self.zero(v),
+        ];
+        let before = self.redirect_read.insert(v, Atom::Var(taken));
+        out.extend(self.assign_adjoint(v, op));
+        match before {
+            Some(a) => self.redirect_read.insert(v, a),
+            None => self.redirect_read.remove(&v),
+        };
+        out
     }
 
     /// Whether `v`'s adjoint must be set back to zero once its assignment is reversed: an

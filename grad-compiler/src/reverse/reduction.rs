@@ -173,6 +173,9 @@ impl<'a> Reverse<'a> {
         let (fb, rb) = self.block(body);
         self.nesting -= 1;
         self.defined = before;
+        // The body's reverse runs in the forward sweep: what it reads is needed as much as
+        // what the reverse sweep reads (values inner loops overwrite are saved for it).
+        self.recompute_reads.extend(visit::block_reads(&rb));
         self.redirect_read.remove(&acc);
         for (v, _, _) in &buffers {
             self.redirect_write.remove(v);

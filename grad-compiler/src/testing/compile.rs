@@ -140,14 +140,14 @@ fn wrt(options: &Options, l: &Lowered) -> Result<Vec<VarId>, String> {
         return Ok(floats);
     };
     for n in names {
-        let found = floats.iter().any(|p| l.func.var(*p).name == n.to_string());
+        let found = floats.iter().any(|p| *n == l.func.var(*p).name);
         if !found {
             return Err(format!("`wrt` names `{n}`, not a float parameter"));
         }
     }
     Ok(floats
         .into_iter()
-        .filter(|p| names.iter().any(|n| l.func.var(*p).name == n.to_string()))
+        .filter(|p| names.iter().any(|n| *n == l.func.var(*p).name))
         .collect())
 }
 

@@ -518,25 +518,9 @@ enum CopyOut {
 
 impl Machine<'_> {
     fn call_function(&mut self, f: &Function, args: Vec<Value>) -> R<Finals> {
-        if args.len() != f.params.len() {
-            return Err(format!(
-                "{} arguments for {} parameters",
-                args.len(),
-                f.params.len()
-            ));
-        }
+        check_args(f, &args)?;
         if self.depth >= self.limits.depth {
             return Err("call depth limit exceeded".into());
-        }
-        for (i, (p, a)) in f.params.iter().zip(&args).enumerate() {
-            if !fits(a, f.ty(p.var)) {
-                return Err(format!(
-                    "argument {i} is {}, the parameter {} is {:?}",
-                    a.kind(),
-                    f.var(p.var).name,
-                    f.ty(p.var)
-                ));
-            }
         }
         let f32 = f.float == FloatTy::F32;
         let mut frame = Frame {
@@ -816,11 +800,8 @@ impl Machine<'_> {
             self.stats.kink(d);
             self.stats.event(1, sign_class(d));
         }
-        if rule.name == "clamp" && !(xs[1] <= xs[2]) {
-            return Err(format!(
-                "clamp({}, {}, {}): min > max (Rust panics)",
-                xs[0], xs[1], xs[2]
-            ));
+        if rule.name == "clamp" && !clamp_ordered(&xs) {
+            return Err(format!("clamp({xs:?}): min > max (Rust panics)"));
         }
         // A rule's value is Rust's own function, which may panic on some operands.
         let eval = rule.eval;
@@ -1036,6 +1017,28 @@ fn fits(v: &Value, ty: &Ty) -> bool {
     }
 }
 
+/// One argument per parameter, each of the parameter's shape.
+fn check_args(f: &Function, args: &[Value]) -> R<()> {
+    if args.len() != f.params.len() {
+        return Err(format!(
+            "{} arguments for {} parameters",
+            args.len(),
+            f.params.len()
+        ));
+    }
+    for (i, (p, a)) in f.params.iter().zip(args).enumerate() {
+        if !fits(a, f.ty(p.var)) {
+            return Err(format!(
+                "argument {i} is {}, the parameter {} is {:?}",
+                a.kind(),
+                f.var(p.var).name,
+                f.ty(p.var)
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Whether each argument is passed as its parameter receives it: a `&mut` parameter gets
 /// `&mut place` and no other parameter does.
 fn check_passing(callee: &Function, call: &Call) -> R<()> {
@@ -1087,6 +1090,15 @@ fn max_abs(v: &Value) -> f64 {
         Value::Seq(xs) | Value::Tuple(xs) => xs.iter().map(max_abs).fold(0.0, f64::max),
         Value::Struct(fs) => fs.iter().map(|(_, x)| max_abs(x)).fold(0.0, f64::max),
         _ => 0.0,
+    }
+}
+
+/// Whether `clamp`'s bounds are ordered (Rust's `clamp` panics otherwise).
+fn clamp_ordered(xs: &[f64]) -> bool {
+    use std::cmp::Ordering::{Equal, Less};
+    match xs {
+        [_, lo, hi] => matches!(lo.partial_cmp(hi), Some(Less | Equal)),
+        _ => false,
     }
 }
 
@@ -1300,4 +1312,173 @@ fn int_range(t: &str) -> R<(i64, i64)> {
         "i64" | "isize" | "i128" => (i64::MIN, i64::MAX),
         _ => return Err(format!("unknown integer type {t}")),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::compile::compile_library;
+    use proc_macro2::Span;
+
+    fn lowered(src: &str) -> (Function, Registry) {
+        let (cs, reg) = compile_library(src).expect("compiles");
+        (cs.last().expect("a function").lowered.func.clone(), reg)
+    }
+
+    fn scalar(o: &Outcome) -> f64 {
+        o.returns[0].as_f64().expect("a float")
+    }
+
+    #[test]
+    fn f32_functions_round_after_each_operation() {
+        let (f, reg) = lowered("fn f(x: f32) -> f32 { x * 0.1 + 1.0 }");
+        let o = run(&f, vec![Value::Float(3.0)], &reg).unwrap();
+        assert_eq!(scalar(&o), (3.0f32 * 0.1f32 + 1.0f32) as f64);
+        let (g, reg) = lowered("fn g(x: f64) -> f64 { x * 0.1 + 1.0 }");
+        let o = run(&g, vec![Value::Float(3.0)], &reg).unwrap();
+        assert_eq!(scalar(&o), 3.0f64 * 0.1 + 1.0);
+    }
+
+    #[test]
+    fn runtime_errors_are_errors() {
+        let (f, reg) = lowered("fn f(a: &[f64], i: usize) -> f64 { a[i] }");
+        let e = run(&f, vec![Value::floats(&[1.0]), Value::Int(3)], &reg).unwrap_err();
+        assert!(e.contains("out of bounds"), "{e}");
+        let (f, reg) = lowered("fn f(x: f64) -> f64 { g(x) }");
+        let e = run(&f, vec![Value::Float(1.0)], &reg).unwrap_err();
+        assert!(e.contains("unknown function `g`"), "{e}");
+        let (f, reg) =
+            lowered("fn f(x: f64, n: usize) -> f64 { let mut k = 0; while k < n { k += 0; } x }");
+        let limits = Limits {
+            steps: 1000,
+            ..Limits::default()
+        };
+        let e = run_with(&f, vec![Value::Float(1.0), Value::Int(2)], &reg, limits).unwrap_err();
+        assert!(e.contains("step limit"), "{e}");
+        let (f, reg) = lowered("fn f(x: f64, n: usize) -> f64 { x * ((n * n * n * n) as f64) }");
+        let e = run(&f, vec![Value::Float(1.0), Value::Int(1 << 20)], &reg).unwrap_err();
+        assert!(e.contains("overflow"), "{e}");
+        let e = run(&f, vec![Value::Float(1.0)], &reg).unwrap_err();
+        assert!(e.contains("arguments"), "{e}");
+    }
+
+    /// A function of one `&mut [f64]` buffer `y` and a float `x`, with `body` built over
+    /// their variables.
+    fn with_buffer(body: impl FnOnce(VarId, VarId) -> Block) -> Function {
+        let mut f = Function::new(FloatTy::F64);
+        let s = Span::call_site();
+        let y = f.add_var(
+            "y",
+            Ty::MutRef(Box::new(Ty::float_slice())),
+            s,
+            Origin::Param(0),
+        );
+        let x = f.add_var("x", Ty::Float, s, Origin::Param(1));
+        f.params.push(Param {
+            var: y,
+            passing: Passing::MutRef,
+            written: syn::parse_quote!(&mut [f64]),
+        });
+        f.params.push(Param {
+            var: x,
+            passing: Passing::Value,
+            written: syn::parse_quote!(f64),
+        });
+        f.body = body(y, x);
+        f
+    }
+
+    #[test]
+    fn kernels_keep_zeros_zero() {
+        let f = with_buffer(|y, x| {
+            vec![
+                Stmt::Sweep(Sweep::Kernel(Kernel::ScaleAll {
+                    alpha: Atom::Var(x),
+                    y: Place::var(y).deref(),
+                })),
+                Stmt::Sweep(Sweep::Kernel(Kernel::AxpyAll {
+                    alpha: Atom::Float(0.0),
+                    x: Place::var(y).deref(),
+                    y: Place::var(y).deref(),
+                })),
+            ]
+        });
+        let reg = Registry::new();
+        let o = run(
+            &f,
+            vec![Value::floats(&[0.0, 2.0]), Value::Float(f64::INFINITY)],
+            &reg,
+        )
+        .unwrap();
+        let got = o.buffers[0].flat();
+        assert_eq!(got[0], 0.0, "0 * inf is kept 0");
+        assert_eq!(got[1], f64::INFINITY);
+    }
+
+    #[test]
+    fn stacks_push_pop_and_fail_when_empty() {
+        let mut f = with_buffer(|_, _| Vec::new());
+        let s = Span::call_site();
+        let st = f.add_var("stack", Ty::Stack(Box::new(Ty::Float)), s, Origin::Temp);
+        let t = f.add_var("t", Ty::Float, s, Origin::Temp);
+        let x = f.params[1].var;
+        let pop = Stmt::Sweep(Sweep::Pop {
+            stack: st,
+            place: Place::var(t),
+        });
+        f.body = vec![
+            Stmt::Assign {
+                target: st,
+                op: Op::Seq(Vec::new(), SeqForm::Vec),
+                span: s,
+            },
+            Stmt::Sweep(Sweep::Push {
+                stack: st,
+                value: Atom::Var(x),
+            }),
+            pop.clone(),
+        ];
+        f.returns = vec![t];
+        let reg = Registry::new();
+        let args = vec![Value::floats(&[]), Value::Float(2.5)];
+        assert_eq!(scalar(&run(&f, args.clone(), &reg).unwrap()), 2.5);
+        f.body.push(pop);
+        let e = run(&f, args, &reg).unwrap_err();
+        assert!(e.contains("empty stack"), "{e}");
+    }
+
+    #[test]
+    fn mut_buffers_are_copied_in_and_out() {
+        let src = "#[derive_gradient] fn g(x: f64, a: &[f64]) -> f64 { x * a[0] + a[1] }
+                   #[derive_gradient] fn f(x: f64, a: &[f64]) -> f64 { g(x, &a[1..]) }";
+        let (cs, reg) = compile_library(src).unwrap();
+        let pb = cs[1].companion("pullback").unwrap();
+        let args = vec![
+            Value::Float(2.0),
+            Value::floats(&[1.0, 3.0, 4.0]),
+            Value::Float(1.0),
+            Value::Float(0.5),
+            Value::floats(&[10.0, 10.0, 10.0]),
+        ];
+        let o = run(pb, args, &reg).unwrap();
+        assert_eq!(scalar(&o), 2.0 * 3.0 + 4.0);
+        // d/dx = a[1] = 3 added to 0.5; d/da = [0, x, 1] added to 10s.
+        assert_eq!(o.buffers[0], Value::Float(3.5));
+        assert_eq!(o.buffers[1], Value::floats(&[10.0, 12.0, 11.0]));
+    }
+
+    #[test]
+    fn traces_record_decisions_and_kinks() {
+        let (f, reg) =
+            lowered("fn f(x: f64) -> f64 { if x > 1.0 { x.abs() } else { x.max(0.5) } }");
+        let run_at = |x: f64| run(&f, vec![Value::Float(x)], &reg).unwrap().stats;
+        assert_eq!(run_at(2.0).trace, run_at(3.0).trace);
+        assert_ne!(run_at(2.0).trace, run_at(0.7).trace);
+        assert_ne!(
+            run_at(0.7).trace,
+            run_at(0.3).trace,
+            "the side of max's kink"
+        );
+        assert!((run_at(0.6).min_kink - 0.1).abs() < 1e-12);
+    }
 }

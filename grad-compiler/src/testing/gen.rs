@@ -9,16 +9,22 @@
 //! of [`crate::rules::RULES`] (methods, the `f64::name(x)` form, operators), with operands
 //! drawn by each rule's [`Domain`] (`x.abs() + 0.5` for a positive one); `let`/`let mut`
 //! chains and shadowing; `if`/`else` on comparisons with `&&`, `||`, `!`; `for` loops over
-//! ranges with sum-reductions and carried state; `while` loops with a counter and a
-//! data-dependent condition; `loop` with `break`; `continue`, `break` and `return` inside
-//! loops and nested `if`s; `match` on integers with ranges and `_`; local arrays and `vec!`s
-//! with element updates; iterator chains (`map`, `sum`, `zip`, `enumerate`, `fold`,
-//! `collect`); closures bound with `let` and called; tuples and `.0`; calls of the helpers;
-//! float-dependent indices (`(x.abs() * 2.0) as usize % n`). Some identifiers are the names
-//! the generated code uses ([`Binder::example`], `t1`, `adj_x0`), so name capture shows.
+//! ranges and over sequences (`for (j, &v) in a.iter().enumerate()`) with sum-reductions
+//! and carried state; `while` loops with a counter and a data-dependent condition; `loop`
+//! with `break` (and `break value`); `continue`, `break` and `return` inside loops and
+//! nested `if`s; `match` on integers with ranges, guards and `_`; local arrays and `vec!`s
+//! with element updates; iterator chains (`map`, `sum`, `product`, `zip`, `enumerate`,
+//! `fold`, `rev`, `skip`, `take`, `step_by`, `windows`, `chunks`, `collect`); closures bound
+//! with `let` and called; tuples, `.0` and tuple patterns; calls of the helpers (results
+//! `f64`, `[f64; 2]`, `(f64, f64)`; arguments by value, `&v`, `&v[1..]`); float-dependent
+//! indices (`(x.abs() * 2.0) as usize % n`); the options `wrt(..)`, `strict`, `hessian`.
+//! Some identifiers are the names the generated code uses ([`Binder::example`], `t1`,
+//! `adj_x0`), so name capture shows.
 //!
 //! Everything is deterministic from a seed ([`Rng`], xorshift). Bodies are kept as trees of
-//! [`Node`]s so a failing program can be minimised by dropping statements.
+//! [`Node`]s so a failing program can be minimised by dropping statements. Every generated
+//! program is also valid Rust (checked with rustc on 1000 programs through the `GRAD_DUMP`
+//! aid below).
 
 use crate::names::Binder;
 use crate::rules::{Domain, Prim, Syntax, Types};
@@ -384,19 +390,26 @@ struct Gen<'r> {
     used: Vec<String>,
     /// Names of the parameters (for `adj_` + name locals).
     params: Vec<String>,
+    /// The helpers this function may call.
     helpers: Vec<Helper>,
-    /// Enclosing loops (`break` and `continue` may appear: every counter steps first).
+    /// Enclosing loops, the desugared loop of an iterator chain's closure included
+    /// (`break` and `continue` may appear in statements: every counter steps first).
     loops: usize,
+    /// The function's result type.
     ret: Ret,
+    /// Whether a `let`-bound closure's body is being generated (it is inlined where it is
+    /// called, maybe inside a loop).
+    in_closure: bool,
     /// Statement nesting depth.
     depth: usize,
+    /// The last number given to a fresh name.
     counter: usize,
-    cfg: Config,
 }
 
 impl Gen<'_> {
+    /// A name used nowhere else in the program: `plain` numbered, or sometimes a name the
+    /// generated code uses itself.
     fn fresh(&mut self, plain: &str) -> String {
-        // Sometimes a name the generated code uses itself.
         if self.rng.chance(0.3) {
             let candidates = self.capture_names();
             let c = self.rng.pick(&candidates).clone();
@@ -576,14 +589,17 @@ impl Gen<'_> {
             Domain::Any => return e,
             Domain::Positive => match self.rng.below(3) {
                 0 => format!("({} + 0.5)", method(&e, "abs", "")),
-                1 => format!("({} * {} + 0.25)", e.s, e.s),
+                1 => format!("({} + 0.25)", method(&e, "powi", "2")),
                 _ => format!("({} + 0.1)", method(&e, "abs", "")),
             },
             Domain::Unit => match self.rng.below(2) {
                 0 => format!("({} * 0.9)", method(&e, "tanh", "")),
                 _ => format!("({} * 0.8)", method(&e, "sin", "")),
             },
-            Domain::AboveOne => format!("({} * {} + 1.25)", e.s, e.s),
+            Domain::AboveOne => match self.rng.below(2) {
+                0 => format!("({} + 1.25)", method(&e, "powi", "2")),
+                _ => format!("({} + 1.5)", method(&e, "abs", "")),
+            },
             Domain::SmallInt => {
                 if self.rng.chance(0.2) && !self.scope.ints.is_empty() {
                     let i = self.rng.pick(&self.scope.ints).name.clone();
@@ -599,7 +615,7 @@ impl Gen<'_> {
             }
             Domain::NonZero => match self.rng.below(3) {
                 0 => format!("({} + 0.5)", method(&e, "abs", "")),
-                1 => format!("(-({} * {} + 0.5))", e.s, e.s),
+                1 => format!("(-({} + 0.5))", method(&e, "abs", "")),
                 _ => format!("({} + 0.25)", method(&e, "abs", "")),
             },
         };
@@ -651,7 +667,9 @@ impl Gen<'_> {
             3 => format!("{base}.min(2)"),
             4 => {
                 let e = self.var_expr(1);
-                format!("((({}).abs() * 2.0) as usize)", e.s)
+                // Kept small: a huge float saturates the cast, and arithmetic on it would
+                // overflow (a panic in Rust).
+                format!("(((({}).abs() * 2.0) as usize) % 5)", e.s)
             }
             5 if self.scope.idx.is_some() => {
                 let idx = self.scope.idx.clone().unwrap_or_default();
@@ -711,9 +729,15 @@ impl Gen<'_> {
         let es: Vec<E> = (0..4).map(|_| self.expr(d)).collect();
         let pats = ["0", "1 | 2", "3..=5"];
         let take = 1 + self.rng.below(3);
-        let mut arms: Vec<String> = (0..take)
-            .map(|k| format!("{} => {}", pats[k], es[k].s))
-            .collect();
+        let mut arms = Vec::new();
+        for (k, pat) in pats.iter().enumerate().take(take) {
+            let guard = if self.rng.chance(0.2) {
+                format!(" if {}", self.cond_leaf(0))
+            } else {
+                String::new()
+            };
+            arms.push(format!("{pat}{guard} => {}", es[k].s));
+        }
         arms.push(format!("_ => {}", es[3].s));
         E {
             s: format!("(match {i} {{ {} }})", arms.join(", ")),
@@ -728,11 +752,13 @@ impl Gen<'_> {
         }
         let s = self.rng.pick(&self.scope.seqs).name.clone();
         let other = self.rng.pick(&self.scope.seqs).name.clone();
-        let kind = self.rng.below(5);
+        let kind = self.rng.below(8);
         // What the closure does not see is generated before its parameters are in scope.
         let init = self.var_expr(d.min(1));
         let saved = self.scope.clone();
         let v = self.bind_float("e");
+        // The closure's body runs in a loop (the desugared chain).
+        self.loops += 1;
         let out = match kind {
             0 => {
                 let body = self.expr(d.min(2));
@@ -759,18 +785,47 @@ impl Gen<'_> {
                 )
             }
             3 => {
-                let acc = self.bind_float("acc");
+                let acc = self.fresh("acc");
+                self.push_float(&acc, false);
                 let body = self.expr(d.min(2));
                 format!(
                     "{s}.iter().fold({}, |{acc}, &{v}| {acc} * 0.5 + {})",
                     init.s, body.s
                 )
             }
+            4 => {
+                let body = self.expr(d.min(2));
+                let adapter = *self
+                    .rng
+                    .pick(&["rev()", "skip(1)", "take(2)", "step_by(2)"]);
+                format!("{s}.iter().{adapter}.map(|&{v}| {}).sum::<f64>()", body.s)
+            }
+            5 => {
+                // Windows and chunks: slices of the sequence (`w[0]` is always there); the
+                // closure binds no element.
+                self.scope.floats.retain(|f| f.name != v);
+                let w = self.fresh("w");
+                let body = self.expr(d.min(1));
+                let (how, second) = match self.rng.below(2) {
+                    0 => ("windows(2)", format!("{w}[1]")),
+                    _ => ("chunks(2)", format!("{w}[0]")),
+                };
+                format!(
+                    "{s}.{how}.map(|{w}| {w}[0] * {second} + {}).sum::<f64>()",
+                    body.s
+                )
+            }
+            6 => {
+                let body = self.expr(d.min(1));
+                let factor = method(&body, "tanh", "");
+                format!("{s}.iter().map(|&{v}| {factor} + 1.0).product::<f64>()")
+            }
             _ => {
                 let body = self.expr(d.min(2));
                 format!("{s}.iter().copied().map(|{v}| {}).sum::<f64>()", body.s)
             }
         };
+        self.loops -= 1;
         self.scope = saved;
         E::var(out)
     }
@@ -818,7 +873,21 @@ impl Gen<'_> {
             .cloned()
             .collect();
         match k {
-            PKind::Float => self.expr(d).s,
+            PKind::Float => {
+                let e = self.expr(d);
+                // The macro cannot see a callee's parameter types: a call result passed on
+                // untouched (`g(-g(x))`) has no type inference can find (a documented
+                // limitation: "annotate it"), so such an argument gets a float literal.
+                let has_call = self
+                    .helpers
+                    .iter()
+                    .any(|h| e.s.contains(&format!("{}(", h.name)));
+                if has_call {
+                    format!("({} + 0.0)", e.s)
+                } else {
+                    e.s
+                }
+            }
             PKind::Count => self.uint(),
             PKind::Slice => {
                 if free.is_empty() || self.rng.chance(0.1) {
@@ -883,23 +952,7 @@ impl Gen<'_> {
 
     // ----- statements ----------------------------------------------------------------------
 
-    fn block(&mut self, count: usize) -> Vec<Node> {
-        let saved = self.scope.clone();
-        let mut out = Vec::new();
-        for _ in 0..count {
-            self.stmt(&mut out);
-        }
-        self.scope = saved;
-        out
-    }
-
     fn push_float(&mut self, name: &str, mutable: bool) {
-        // Compiler bug "fused-overwrite": a fused sum-reduction loop's per-iteration reverse
-        // reads a float local after the iteration overwrote it (no restore), so
-        // `for i in 0..2 { let mut h = x; h = h * x; s += h; }` gets a wrong gradient. Until
-        // it is fixed, floats declared inside loops are never reassigned (the loops update
-        // floats declared outside every loop instead).
-        let mutable = mutable && (self.loops == 0 || self.cfg.loop_local_updates);
         self.scope.floats.retain(|f| f.name != name);
         self.scope.floats.push(FloatVar {
             name: name.to_string(),
@@ -920,7 +973,7 @@ impl Gen<'_> {
     fn stmt(&mut self, out: &mut Vec<Node>) {
         let nest = self.depth < BLOCK_DEPTH;
         let in_loop = self.loops > 0;
-        match self.rng.below(24) {
+        match self.rng.below(25) {
             0..=3 => self.let_stmt(out),
             4 | 5 => self.let_mut_stmt(out),
             6..=8 => self.assign_stmt(out),
@@ -936,6 +989,7 @@ impl Gen<'_> {
             20 if self.depth > 0 => self.return_stmt(out),
             21 => self.helper_stmt(out),
             22 => self.shadow_stmt(out),
+            23 if nest => self.loop_value_stmt(out),
             _ => self.let_stmt(out),
         }
     }
@@ -981,9 +1035,6 @@ impl Gen<'_> {
             5 => format!("{m} = {m} * 0.9 + {};", e.s),
             6 => format!("{m} = {m}.max({});", e.s),
             7 => format!("{m} = ({m} + {}).sin();", e.s),
-            // Compiler bug "self-assign": the reverse of `s = s` zeroes `s`'s adjoint
-            // (`adj_s += adj_s; adj_s = 0`), so a self-assignment is written as an update.
-            _ if e.s == m => format!("{m} = {m} * 0.5;"),
             _ => format!("{m} = {};", e.s),
         }
     }
@@ -1065,8 +1116,7 @@ impl Gen<'_> {
     /// A carried accumulator before a loop: `let mut s = e;`, updated at the end of each
     /// iteration.
     fn carried(&mut self, out: &mut Vec<Node>) -> Option<String> {
-        // Inside a loop the accumulator would be a loop-local float (see `push_float`).
-        if !self.rng.chance(0.75) || (self.loops > 0 && !self.cfg.loop_local_updates) {
+        if !self.rng.chance(0.75) {
             return None;
         }
         let s = self.fresh("s");
@@ -1083,10 +1133,15 @@ impl Gen<'_> {
         Some(s)
     }
 
-    fn for_stmt(&mut self, out: &mut Vec<Node>) {
-        let acc = self.carried(out);
-        let i = self.fresh("i");
-        let n = self.scope.n.clone().unwrap_or_else(|| "2usize".into());
+    /// A range for `for i in ..` and the length `i` stays below.
+    fn range(&mut self) -> (String, Option<Len>) {
+        let Some(n) = self.scope.n.clone() else {
+            // A helper: no count in scope.
+            return match self.rng.below(2) {
+                0 => ("0..2usize".into(), Some(Len::Two)),
+                _ => ("0..3usize".into(), Some(Len::Three)),
+            };
+        };
         let a_len = self
             .scope
             .seqs
@@ -1094,40 +1149,79 @@ impl Gen<'_> {
             .find(|s| s.len == Len::N)
             .map(|s| format!("{}.len()", s.name))
             .unwrap_or_else(|| n.clone());
-        let enclosing: Vec<IntVar> = self
+        let enclosing: Vec<String> = self
             .scope
             .ints
             .iter()
             .filter(|v| v.below == Some(Len::N))
-            .cloned()
+            .map(|v| v.name.clone())
             .collect();
-        let (range, below) = match self.rng.below(7) {
+        match self.rng.below(7) {
             0 | 1 => (format!("0..{n}"), Some(Len::N)),
             2 => ("0..3usize".into(), Some(Len::Three)),
             3 => (format!("(0..{n}).rev()"), Some(Len::N)),
             4 => ("1..=2usize".into(), Some(Len::Three)),
             5 => (format!("0..{a_len}"), Some(Len::N)),
             _ if !enclosing.is_empty() => {
-                let j = self.rng.pick(&enclosing).name.clone();
+                let j = self.rng.pick(&enclosing).clone();
                 (format!("0..{j}"), Some(Len::N))
             }
             _ => (format!("0..{n}"), Some(Len::N)),
-        };
-        let range = if self.scope.n.is_none() && below == Some(Len::N) {
-            "0..2usize".to_string()
-        } else {
-            range
-        };
-        let below = if self.scope.n.is_none() && below == Some(Len::N) {
-            Some(Len::Two)
-        } else {
-            below
-        };
+        }
+    }
+
+    /// A `for` header and what it binds: over a range, or over a sequence's elements
+    /// (`for &v in s.iter()`, with `.enumerate()` or `.zip(..)`).
+    fn for_header(&mut self) -> (String, Vec<IntVar>, Vec<String>) {
+        let seqs = self.scope.seqs.clone();
+        if seqs.is_empty() || self.rng.chance(0.6) {
+            let i = self.fresh("i");
+            let (range, below) = self.range();
+            let header = format!("for {i} in {range} {{");
+            return (header, vec![IntVar { name: i, below }], Vec::new());
+        }
+        let s = self.rng.pick(&seqs).clone();
+        let v = self.fresh("e");
+        match self.rng.below(3) {
+            0 => (
+                format!("for &{v} in {}.iter() {{", s.name),
+                Vec::new(),
+                vec![v],
+            ),
+            1 => {
+                let j = self.fresh("j");
+                let header = format!("for ({j}, &{v}) in {}.iter().enumerate() {{", s.name);
+                let j = IntVar {
+                    name: j,
+                    below: Some(s.len),
+                };
+                (header, vec![j], vec![v])
+            }
+            _ => {
+                let t = self.rng.pick(&seqs).name.clone();
+                let w = self.fresh("e");
+                let header = format!("for (&{v}, &{w}) in {}.iter().zip({t}.iter()) {{", s.name);
+                (header, Vec::new(), vec![v, w])
+            }
+        }
+    }
+
+    fn for_stmt(&mut self, out: &mut Vec<Node>) {
+        let acc = self.carried(out);
+        let (header, ints, floats) = self.for_header();
         let saved = self.scope.clone();
-        self.scope.ints.push(IntVar {
-            name: i.clone(),
-            below,
-        });
+        // A sequence being iterated is borrowed: the body does not store into it.
+        for seq in self.scope.seqs.iter_mut() {
+            if header.contains(&format!(" {}.iter()", seq.name))
+                || header.contains(&format!("({}.iter()", seq.name))
+            {
+                seq.mutable = false;
+            }
+        }
+        self.scope.ints.extend(ints);
+        for v in &floats {
+            self.push_float(v, false);
+        }
         self.loops += 1;
         let mut body = self.nested_body();
         if let Some(s) = &acc {
@@ -1137,9 +1231,45 @@ impl Gen<'_> {
         self.loops -= 1;
         self.scope = saved;
         out.push(Node::Nested {
-            parts: vec![(format!("for {i} in {range} {{"), body)],
+            parts: vec![(header, body)],
             end: "}".into(),
         });
+    }
+
+    /// `let v = loop { if k >= n { break e; } k += 1; let j = k - 1; .. };`, outside other
+    /// loops only (a plain `break;` inside would not be the loop's value).
+    fn loop_value_stmt(&mut self, out: &mut Vec<Node>) {
+        if self.loops > 0 {
+            return self.let_stmt(out);
+        }
+        let k = self.fresh("k");
+        let n = self.scope.n.clone().unwrap_or_else(|| "2usize".into());
+        out.push(Node::Line(format!("let mut {k} = 0usize;")));
+        let saved = self.scope.clone();
+        let value = self.var_expr(2);
+        let j = self.fresh("j");
+        let mut body = vec![
+            Node::Line(format!("if {k} >= {n} {{ break {}; }}", value.s)),
+            Node::Line(format!("{k} += 1;")),
+            Node::Line(format!("let {j} = {k} - 1;")),
+        ];
+        let below = if self.scope.n.is_some() {
+            Len::N
+        } else {
+            Len::Two
+        };
+        self.scope.ints.push(IntVar {
+            name: j,
+            below: Some(below),
+        });
+        body.extend(self.nested_body());
+        self.scope = saved;
+        let v = self.fresh("v");
+        out.push(Node::Nested {
+            parts: vec![(format!("let {v} = loop {{"), body)],
+            end: "};".into(),
+        });
+        self.push_float(&v, false);
     }
 
     /// `while k < n [&& s < c] { k += 1; let j = k - 1; .. }` or, as `loop`, the same with
@@ -1283,9 +1413,11 @@ impl Gen<'_> {
         let w = self.rng.pick(&muts).clone();
         let i = self.index(w.len);
         let e = self.expr(2);
-        let line = match self.rng.below(4) {
+        let line = match self.rng.below(6) {
             0 => format!("{}[{i}] = {};", w.name, e.s),
             1 => format!("{}[{i}] += {};", w.name, e.s),
+            4 => format!("{}[{i}] -= {};", w.name, e.s),
+            5 => format!("{}[{i}] /= {} + 1.0;", w.name, method(&e, "abs", "")),
             2 => format!("{}[{i}] *= {};", w.name, method(&e, "tanh", "")),
             _ => format!("{}[{i}] = {}[{i}] * 0.5 + {};", w.name, w.name, e.s),
         };
@@ -1310,7 +1442,9 @@ impl Gen<'_> {
             });
             params.push(format!("{u}: f64"));
         }
+        self.in_closure = true;
         let body = self.var_expr(2);
+        self.in_closure = false;
         self.scope = saved;
         out.push(Node::Line(format!(
             "let {c} = |{}| {};",
@@ -1341,10 +1475,18 @@ impl Gen<'_> {
         }
         let h = self.rng.pick(&self.helpers).clone();
         let call = self.call(&h, 2);
+        if h.ret == Ret::Tuple && self.rng.chance(0.5) {
+            let (p, q) = (self.fresh("q"), self.fresh("q"));
+            out.push(Node::Line(format!("let ({p}, {q}) = {call};")));
+            self.push_float(&p, false);
+            self.push_float(&q, false);
+            return;
+        }
         let r = self.fresh("r");
         out.push(Node::Line(format!("let {r} = {call};")));
         match h.ret {
             Ret::Scalar => self.push_float(&r, false),
+            Ret::Tuple => self.scope.tuples.push(r),
             _ => self.scope.seqs.push(SeqVar {
                 name: r,
                 len: Len::Two,
@@ -1377,13 +1519,10 @@ impl Gen<'_> {
                 let open = &r[..1];
                 format!("{open}{sum} + {}", &r[1..])
             }
-            Ret::Vec => {
-                if r.starts_with("vec![") {
-                    format!("vec![{sum} + {}", &r[5..])
-                } else {
-                    r
-                }
-            }
+            Ret::Vec => match r.strip_prefix("vec![") {
+                Some(rest) => format!("vec![{sum} + {rest}"),
+                None => r,
+            },
         };
         r
     }
@@ -1406,17 +1545,13 @@ pub struct Config {
     pub statements: usize,
     /// Helper functions (at most).
     pub helpers: usize,
-    /// Whether floats declared inside loops may be reassigned (off while the compiler bug
-    /// "fused-overwrite" stands: see `Gen::push_float`).
-    pub loop_local_updates: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            statements: 6,
+            statements: 5,
             helpers: 2,
-            loop_local_updates: false,
         }
     }
 }
@@ -1443,7 +1578,7 @@ pub fn program_with(seed: u64, cfg: Config) -> Program {
     let mut defs = Vec::new();
     let count = rng.below(cfg.helpers + 1);
     for h in 0..count {
-        let (def, helper) = helper_fn(&mut rng, h, &helpers, &mut used, hessian, cfg);
+        let (def, helper) = helper_fn(&mut rng, h, &helpers, &mut used, hessian);
         defs.push(def);
         helpers.push(helper);
     }
@@ -1458,9 +1593,9 @@ pub fn program_with(seed: u64, cfg: Config) -> Program {
         helpers,
         loops: 0,
         ret,
+        in_closure: false,
         depth: 0,
         counter: 0,
-        cfg,
     };
     for x in &names[..3] {
         g.push_float(x, false);
@@ -1555,7 +1690,6 @@ fn helper_fn(
     earlier: &[Helper],
     used: &mut Vec<String>,
     hessian: bool,
-    cfg: Config,
 ) -> (FnDef, Helper) {
     let name = {
         let b = *rng.pick(Binder::ALL);
@@ -1571,10 +1705,10 @@ fn helper_fn(
         }
     };
     used.push(name.clone());
-    let ret = if hessian || rng.chance(0.75) {
+    let ret = if hessian || rng.chance(0.7) {
         Ret::Scalar
     } else {
-        Ret::Array
+        *rng.pick(&[Ret::Array, Ret::Tuple])
     };
     let mut kinds = vec![PKind::Float];
     for _ in 0..rng.below(3) {
@@ -1650,9 +1784,9 @@ fn helper_fn(
         helpers: earlier.to_vec(),
         loops: 0,
         ret,
+        in_closure: false,
         depth: 0,
         counter: 100 * (k + 1),
-        cfg,
     };
     let mut body = Vec::new();
     for s in &slices {
