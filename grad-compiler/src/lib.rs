@@ -23,6 +23,7 @@ pub mod names;
 pub mod options;
 pub mod rules;
 pub mod shape;
+pub mod symbolic;
 pub mod tidy;
 pub mod visit;
 pub mod wrappers;
