@@ -9,7 +9,7 @@
 //! - `finite_diff`: central differences (`grad::runtime::finite_diff_jacobian`, 33 calls).
 //!
 //! Every Jacobian is checked against the hand-written one before anything is timed.
-//! Run: `cargo bench --bench jacobian`, then `python3 scripts/bench_table.py` (ratios vs
+//! Run: `cargo bench -p grad-dev --bench jacobian`, then `python3 scripts/bench_table.py` (ratios vs
 //! num-dual and vs the primal).
 
 // Index loops on purpose: they are the plain loops the macro's users write and the

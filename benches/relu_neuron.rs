@@ -4,6 +4,8 @@
 //! - `primal`: the function itself (the denominator of every ratio);
 //! - `generated_grad` / `generated_grad_into`: the companions `#[derive_gradient]` generates
 //!   (allocating `Vec` gradient / caller-provided buffers);
+//! - `generated_iter_grad` / `generated_iter_grad_into`: the same companions of `loss_iter`,
+//!   the loss written with iterators (`x.chunks_exact(d).zip(y)`, `w.iter().zip(row)`);
 //! - `hand_fused` / `hand_fused_into`: the best single-pass gradient a person writes in plain
 //!   Rust with the same indexing (allocating / caller buffers);
 //! - `hand_fused_nobranch`: the fused pass with `coef = if z > 0 { scale * r } else { 0 }` and
@@ -21,7 +23,7 @@
 //!   primal calls), only at the two small sizes.
 //!
 //! Before measuring, every gradient is checked against the hand-written fused one, so the
-//! benchmark cannot time a wrong function. Run: `cargo bench --bench relu_neuron`, then
+//! benchmark cannot time a wrong function. Run: `cargo bench -p grad-dev --bench relu_neuron`, then
 //! `python3 scripts/bench_table.py`.
 
 // Index loops on purpose: they are the plain loops the macro's users write and the
@@ -49,6 +51,21 @@ fn loss(w: &[f64], b: f64, x: &[f64], y: &[f64], n: usize, d: usize) -> f64 {
         let r = y[i] - z.max(0.0);
         total += r * r;
     }
+    total / n as f64
+}
+
+/// The same loss in iterator style (issue 10: within 1.10 x of the indexed form's gradient).
+#[derive_gradient(wrt(w, b))]
+fn loss_iter(w: &[f64], b: f64, x: &[f64], y: &[f64], n: usize, d: usize) -> f64 {
+    let total: f64 = x
+        .chunks_exact(d)
+        .zip(y)
+        .map(|(row, &t)| {
+            let z = b + w.iter().zip(row).map(|(wj, xj)| wj * xj).sum::<f64>();
+            let r = t - z.max(0.0);
+            r * r
+        })
+        .sum();
     total / n as f64
 }
 
@@ -343,6 +360,8 @@ fn check<const P: usize>(data: &Data, n_dual: usize) {
 
     let (v, g) = loss_grad(w, b, x, y, n, d);
     assert_close("generated loss_grad", &flat(v, g), &want, 1e-9);
+    let (v, g) = loss_iter_grad(w, b, x, y, n, d);
+    assert_close("generated loss_iter_grad", &flat(v, g), &want, 1e-9);
     let mut g_w = vec![f64::NAN; d];
     let mut g_b = f64::NAN;
     let v = loss_grad_into(w, b, x, y, n, d, &mut g_w, &mut g_b);
@@ -439,6 +458,8 @@ fn bench_size<const P: usize>(c: &mut Criterion, n: usize, d: usize, n_dual: usi
     by_value!("primal", loss);
     by_value!("generated_grad", loss_grad);
     into_buffers!("generated_grad_into", loss_grad_into);
+    by_value!("generated_iter_grad", loss_iter_grad);
+    into_buffers!("generated_iter_grad_into", loss_iter_grad_into);
     by_value!("hand_fused", hand_fused);
     into_buffers!("hand_fused_into", hand_fused_into);
     into_buffers!("hand_fused_nobranch", hand_fused_nobranch);

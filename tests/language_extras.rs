@@ -3,6 +3,9 @@
 //! call results, passive integer helpers, fields of constant structs, named array lengths,
 //! sub-slices. Each checked against its analytic derivative and finite differences.
 
+// The forms under test are written as users write them, idiomatic or not.
+#![allow(clippy::needless_late_init, clippy::neg_multiply)]
+
 mod common;
 
 use common::assert_close;
@@ -171,7 +174,7 @@ fn sub_slices_read_and_passed_on() {
     let (v, g) = sub_slices_grad(&x);
     assert_eq!(v, sub_slices(&x));
     // f = x2^2 + x1 x2 + x1^2 + x0 + x1
-    let want = vec![1.0, x[2] + 2.0 * x[1] + 1.0, 2.0 * x[2] + x[1], 0.0];
+    let want = [1.0, x[2] + 2.0 * x[1] + 1.0, 2.0 * x[2] + x[1], 0.0];
     for k in 0..4 {
         assert_close(g[k], want[k], 1e-12, "d/dx");
     }

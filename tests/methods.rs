@@ -391,7 +391,7 @@ unary!(clamp_x, f64: |x| { x.clamp(-1.0, 2.0) * x },
     d = |x| if (-1.0..=2.0).contains(&x) { 2.0 * x } else { x.clamp(-1.0, 2.0) },
     at [-3.0, -0.5, 1.5, 4.0]);
 binary!(clamp_bounds, f64: |x, b| { (0.5 * x).clamp(b, b + 1.0) },
-    d = |x, b| if 0.5 * x < b { (0.0, 1.0) } else if 0.5 * x > b + 1.0 { (0.0, 1.0) } else { (0.5, 0.0) },
+    d = |x, b| if 0.5 * x < b || 0.5 * x > b + 1.0 { (0.0, 1.0) } else { (0.5, 0.0) },
     at [(0.0, 1.0), (3.0, 1.0), (6.0, 1.0)]);
 binary!(copysign, f64: |x, s| { x.copysign(s) * x },
     d = |x, s| (2.0 * x * s.signum() * x.signum(), 0.0),

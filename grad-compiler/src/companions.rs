@@ -268,7 +268,6 @@ fn add_into_buffer(f: &Function, p: VarId, adj: VarId, buffer: VarId) -> Stmt {
 }
 
 /// `f_grad_into` as zeroed buffers and `f_pullback` with a unit seed.
-
 fn grad_into_via_pullback(
     mut f: Function,
     outs: &[(VarId, VarId)],

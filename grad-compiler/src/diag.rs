@@ -44,6 +44,11 @@ impl Diagnostics {
         self.errors.is_empty()
     }
 
+    /// How many errors there are.
+    pub fn len(&self) -> usize {
+        self.errors.len()
+    }
+
     /// All errors as one (`fallback` is used only if there is none).
     pub fn into_error(self, fallback: Span) -> syn::Error {
         let mut errors = self.errors.into_iter();

@@ -89,7 +89,9 @@ pub fn derive_gradient(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     match generated {
-        Some(tokens) if diag.is_empty() => quote!(#parsed #tokens),
+        // A function written only to be differentiated is used through its companions:
+        // rustc's dead-code lint does not see that.
+        Some(tokens) if diag.is_empty() => quote!(#[allow(dead_code)] #parsed #tokens),
         _ => {
             let stubs = stubs(&options, &src);
             let errors = diag.into_error(src.sig.ident.span()).to_compile_error();
@@ -259,7 +261,7 @@ fn generate(
         for e in &into.errors {
             diag.error(fname.span(), e.clone());
         }
-        let partials = "";
+        let partials = crate::symbolic::doc_section(l, &cx.wrt);
         out.extend(cx.print(
             &into,
             r.clone(),

@@ -42,9 +42,9 @@ impl Solver {
         }
     }
 
-    /// Makes `a` and `b` one type. `copy`: `b` is copied into `a`, so a slice may become a
-    /// `Vec` (`let v = x.to_vec()`).
-    fn unify(&mut self, a: &Ty, b: &Ty, copy: bool, span: proc_macro2::Span) {
+    /// Makes `a` and `b` one type (a slice and a `Vec` of one element type are one: the
+    /// sequence kind is not unified).
+    fn unify(&mut self, a: &Ty, b: &Ty, span: proc_macro2::Span) {
         let (a, b) = (self.resolve(a), self.resolve(b));
         if a == b {
             return;
@@ -59,17 +59,17 @@ impl Solver {
             }
             (Ty::Seq(_, x), Ty::Seq(_, y)) => {
                 let (x, y) = ((**x).clone(), (**y).clone());
-                self.unify(&x, &y, copy, span);
+                self.unify(&x, &y, span);
             }
             (Ty::Tuple(x), Ty::Tuple(y)) if x.len() == y.len() => {
                 for (p, q) in x.clone().iter().zip(y.clone().iter()) {
-                    self.unify(p, q, copy, span);
+                    self.unify(p, q, span);
                 }
             }
             (Ty::Struct(_), Ty::Struct(_)) => {}
             (Ty::MutRef(x), y) | (y, Ty::MutRef(x)) => {
                 let (x, y) = ((**x).clone(), y.clone());
-                self.unify(&x, &y, copy, span);
+                self.unify(&x, &y, span);
             }
             _ => self.conflicts.push((
                 span,
@@ -83,10 +83,10 @@ impl Solver {
     }
 
     /// The element type of a sequence-typed value, making it a sequence if unknown.
-    fn elem_of(&mut self, t: &Ty, span: proc_macro2::Span) -> Ty {
+    fn elem_of(&mut self, t: &Ty) -> Ty {
         match self.resolve(t) {
             Ty::Seq(_, e) => *e,
-            Ty::MutRef(inner) => self.elem_of(&inner, span),
+            Ty::MutRef(inner) => self.elem_of(&inner),
             // An element of a value whose type only rustc knows: found from its uses.
             Ty::Opaque => self.fresh(),
             Ty::Infer(n) => {
@@ -106,8 +106,8 @@ impl Solver {
             t = match proj {
                 Proj::Index(i) => {
                     let it = f.atom_ty(i);
-                    self.unify(&it, &Ty::Int, false, span);
-                    self.elem_of(&t, span)
+                    self.unify(&it, &Ty::Int, span);
+                    self.elem_of(&t)
                 }
                 Proj::Field(m) => match (self.resolve(&t), m) {
                     (Ty::Tuple(ts), Member::Unnamed(i)) => {
@@ -149,8 +149,9 @@ fn describe(t: &Ty) -> &'static str {
     }
 }
 
-/// Infers the type of every variable of `f`; errors go to `diag`.
-pub fn infer(f: &mut Function, diag: &mut Diagnostics) -> Result<(), ()> {
+/// Infers the type of every variable of `f`; errors go to `diag`. Whether every type was
+/// found without conflict.
+pub fn infer(f: &mut Function, diag: &mut Diagnostics) -> bool {
     let next = f.vars.iter().map(|v| max_infer(&v.ty)).max().unwrap_or(0);
     let mut s = Solver {
         bound: HashMap::new(),
@@ -177,11 +178,7 @@ pub fn infer(f: &mut Function, diag: &mut Diagnostics) -> Result<(), ()> {
     for (span, msg) in s.conflicts {
         diag.error(span, msg);
     }
-    if failed {
-        Err(())
-    } else {
-        Ok(())
-    }
+    !failed
 }
 
 fn max_infer(t: &Ty) -> u32 {
@@ -236,78 +233,78 @@ fn constrain(f: &Function, s: &mut Solver, st: &Stmt) {
             let t = f.ty(*target).clone();
             let span = *span;
             match op {
-                Op::Use(a) | Op::NoGrad(a) | Op::ZeroLike(a) => s.unify(&t, &ty(a), true, span),
+                Op::Use(a) | Op::NoGrad(a) | Op::ZeroLike(a) => s.unify(&t, &ty(a), span),
                 Op::Load(p) => {
                     let pt = s.place_ty(f, p, span);
-                    s.unify(&t, &pt, true, span);
+                    s.unify(&t, &pt, span);
                 }
                 Op::Prim(p, args) => {
                     let rule = p.rule();
                     match rule.types {
                         Types::Float => {
-                            s.unify(&t, &Ty::Float, false, span);
+                            s.unify(&t, &Ty::Float, span);
                             for (i, a) in args.iter().enumerate() {
                                 let want = if rule.int_operands.contains(&i) {
                                     Ty::Int
                                 } else {
                                     Ty::Float
                                 };
-                                s.unify(&ty(a), &want, false, span);
+                                s.unify(&ty(a), &want, span);
                             }
                         }
                         Types::Int => {
-                            s.unify(&t, &Ty::Int, false, span);
+                            s.unify(&t, &Ty::Int, span);
                             for a in args {
-                                s.unify(&ty(a), &Ty::Int, false, span);
+                                s.unify(&ty(a), &Ty::Int, span);
                             }
                         }
                         Types::Both => {
                             for a in args {
-                                s.unify(&t, &ty(a), false, span);
+                                s.unify(&t, &ty(a), span);
                             }
                         }
                     }
                 }
                 Op::Cmp(_, a, b) => {
-                    s.unify(&ty(a), &ty(b), false, span);
-                    s.unify(&t, &Ty::Bool, false, span);
+                    s.unify(&ty(a), &ty(b), span);
+                    s.unify(&t, &Ty::Bool, span);
                 }
                 Op::Not(a) => {
-                    s.unify(&ty(a), &Ty::Bool, false, span);
-                    s.unify(&t, &Ty::Bool, false, span);
+                    s.unify(&ty(a), &Ty::Bool, span);
+                    s.unify(&t, &Ty::Bool, span);
                 }
                 Op::Select(c, a, b) => {
-                    s.unify(&ty(c), &Ty::Bool, false, span);
-                    s.unify(&t, &ty(a), false, span);
-                    s.unify(&t, &ty(b), false, span);
+                    s.unify(&ty(c), &Ty::Bool, span);
+                    s.unify(&t, &ty(a), span);
+                    s.unify(&t, &ty(b), span);
                 }
                 Op::Cast(_, to) => {
                     let want = match to {
                         CastTo::Float => Ty::Float,
                         CastTo::Int(_) => Ty::Int,
                     };
-                    s.unify(&t, &want, false, span);
+                    s.unify(&t, &want, span);
                 }
                 Op::Len(p) => {
                     let _ = s.place_ty(f, p, span);
-                    s.unify(&t, &Ty::Int, false, span);
+                    s.unify(&t, &Ty::Int, span);
                 }
                 Op::Seq(atoms, _) => {
-                    let e = s.elem_of(&t, span);
+                    let e = s.elem_of(&t);
                     for a in atoms {
-                        s.unify(&e, &ty(a), false, span);
+                        s.unify(&e, &ty(a), span);
                     }
                 }
                 Op::Repeat(a, count, _) => {
-                    let e = s.elem_of(&t, span);
-                    s.unify(&e, &ty(a), false, span);
+                    let e = s.elem_of(&t);
+                    s.unify(&e, &ty(a), span);
                     if let Count::Atom(n) = count {
-                        s.unify(&ty(n), &Ty::Int, false, span);
+                        s.unify(&ty(n), &Ty::Int, span);
                     }
                 }
                 Op::Tuple(atoms) => {
                     let parts = Ty::Tuple(atoms.iter().map(ty).collect());
-                    s.unify(&t, &parts, false, span);
+                    s.unify(&t, &parts, span);
                 }
                 Op::Struct(..) | Op::Const(_) | Op::Num(_) | Op::Placeholder => {}
                 Op::Call(call) => {
@@ -324,16 +321,16 @@ fn constrain(f: &Function, s: &mut Solver, st: &Stmt) {
             place, value, span, ..
         } => {
             let pt = s.place_ty(f, place, *span);
-            s.unify(&pt, &ty(value), false, *span);
+            s.unify(&pt, &ty(value), *span);
         }
         Stmt::If { cond, .. } | Stmt::While { cond, .. } => {
-            s.unify(&ty(cond), &Ty::Bool, false, proc_macro2::Span::call_site())
+            s.unify(&ty(cond), &Ty::Bool, proc_macro2::Span::call_site())
         }
         Stmt::For { var, lo, hi, .. } => {
             let sp = proc_macro2::Span::call_site();
-            s.unify(f.ty(*var), &Ty::Int, false, sp);
-            s.unify(&ty(lo), &Ty::Int, false, sp);
-            s.unify(&ty(hi), &Ty::Int, false, sp);
+            s.unify(f.ty(*var), &Ty::Int, sp);
+            s.unify(&ty(lo), &Ty::Int, sp);
+            s.unify(&ty(hi), &Ty::Int, sp);
         }
         Stmt::Sweep(_) => {}
     }

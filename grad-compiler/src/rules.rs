@@ -868,7 +868,6 @@ pub fn unknown_method(name: &str) -> String {
 }
 
 /// The float methods users may call, for error messages.
-
 pub fn float_method_names() -> Vec<&'static str> {
     RULES
         .iter()

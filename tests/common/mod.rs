@@ -11,6 +11,9 @@ pub fn assert_close(got: f64, want: f64, rel: f64, what: &str) {
     assert!(ok, "{what}: got {got}, want {want}");
 }
 
+/// An analytic gradient of a function of one slice.
+pub type Analytic<'a> = &'a dyn Fn(&[f64]) -> Vec<f64>;
+
 /// Checks a differentiated function of a slice at `x`: its value; its gradient against
 /// `analytic` (when given) and central finite differences; the pushforward along each unit
 /// vector and the pullback with seed `s` against the gradient.
@@ -20,7 +23,7 @@ pub fn check_slice(
     grad: impl Fn(&[f64]) -> (f64, Vec<f64>),
     push: impl Fn(&[f64], &[f64]) -> (f64, f64),
     pull: impl Fn(&[f64], f64, &mut [f64]) -> f64,
-    analytic: Option<&dyn Fn(&[f64]) -> Vec<f64>>,
+    analytic: Option<Analytic>,
     x: &[f64],
 ) {
     let (v, g) = grad(x);

@@ -182,8 +182,8 @@ pub fn dot_product(f: &Function, s: &Stmt) -> Option<DotProduct> {
         }
     }
     let mut prelude = Vec::new();
-    let oa = offset(f, &defs, *j, &ia, &written, &mut prelude)?;
-    let ob = offset(f, &defs, *j, &ib, &written, &mut prelude)?;
+    let oa = offset(&defs, *j, &ia, &written, &mut prelude)?;
+    let ob = offset(&defs, *j, &ib, &written, &mut prelude)?;
     Some(DotProduct {
         prelude,
         acc,
@@ -197,7 +197,6 @@ pub fn dot_product(f: &Function, s: &Stmt) -> Option<DotProduct> {
 
 /// For an index of the form `j + c` (c invariant), `c`; its computation goes to `prelude`.
 fn offset(
-    f: &Function,
     defs: &HashMap<VarId, &Op>,
     j: VarId,
     index: &Atom,
@@ -219,7 +218,7 @@ fn offset(
     } else {
         (&args[1], &args[0])
     };
-    let c = offset(f, defs, j, inner, written, prelude)?;
+    let c = offset(defs, j, inner, written, prelude)?;
     hoist(defs, j, inv, written, prelude)?;
     match c {
         Atom::Int(0) => Some(inv.clone()),
