@@ -280,6 +280,27 @@ impl Neuron {
         let r = y - neuron_out(self, x);
         r * r
     }
+
+    /// The same loss differentiated with respect to the receiver only.
+    #[derive_gradient(wrt(self))]
+    fn loss_wrt_self(&self, x: [f64; 3], y: f64) -> f64 {
+        let r = y - neuron_out(self, x);
+        r * r
+    }
+}
+
+#[test]
+fn wrt_self_names_the_receiver() {
+    let n = Neuron {
+        w: [0.5, -0.2, 0.1],
+        b: 0.3,
+        id: 3,
+    };
+    let x = [1.0, 2.0, -1.0];
+    let (v, g) = n.loss_wrt_self_grad(x, 0.7);
+    let (_, (all, _, _)) = n.loss_grad(x, 0.7);
+    assert_eq!(v, n.loss(x, 0.7));
+    assert_eq!((g.w, g.b, g.id), (all.w, all.b, all.id));
 }
 
 #[test]
@@ -374,7 +395,14 @@ fn mlp_gradient_through_a_copied_bias_and_inner_loops() {
     // Flattened: w1 (row-major), b1, w2, b2.
     let unflat = |p: &[f64]| {
         let w1 = [[p[0], p[1], p[2]], [p[3], p[4], p[5]]];
-        mlp(&w1, &[p[6], p[7], p[8]], &[p[9], p[10], p[11]], p[12], &xs, &ys)
+        mlp(
+            &w1,
+            &[p[6], p[7], p[8]],
+            &[p[9], p[10], p[11]],
+            p[12],
+            &xs,
+            &ys,
+        )
     };
     let mut point: Vec<f64> = w1.iter().flatten().copied().collect();
     point.extend(b1);

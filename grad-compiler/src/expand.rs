@@ -114,11 +114,7 @@ fn wrt(options: &Options, l: &Lowered, diag: &mut Diagnostics) -> Vec<VarId> {
     };
     let mut out = Vec::new();
     for n in names {
-        let name = if n == "self_" {
-            "self".to_string()
-        } else {
-            n.to_string()
-        };
+        let name = n.to_string();
         let param = l
             .func
             .params
@@ -138,10 +134,7 @@ fn wrt(options: &Options, l: &Lowered, diag: &mut Diagnostics) -> Vec<VarId> {
     }
     for &p in &floats {
         let name = l.func.var(p).name.clone();
-        if names
-            .iter()
-            .any(|n| *n == name || (n == "self_" && name == "self"))
-        {
+        if names.iter().any(|n| *n == name) {
             out.push(p);
         }
     }

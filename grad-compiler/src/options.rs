@@ -10,6 +10,7 @@
 //! ```
 
 use crate::diag::Diagnostics;
+use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
 use syn::{Ident, LitStr, Token};
 
@@ -88,7 +89,8 @@ fn option(input: ParseStream, options: &mut Options) -> syn::Result<()> {
         "wrt" => {
             let content;
             syn::parenthesized!(content in input);
-            let names = content.parse_terminated(Ident::parse, Token![,])?;
+            // `Ident::parse_any`: `wrt(self, x)` names a method's receiver.
+            let names = content.parse_terminated(Ident::parse_any, Token![,])?;
             if names.is_empty() {
                 return Err(syn::Error::new(
                     key.span(),
