@@ -132,10 +132,16 @@ pub fn emit(f: &mut Function, out: &mut Block, d: &D, args: &[Atom], result: &At
         D::Cmp(op, a, b) => {
             let a = emit(f, out, a, args, result);
             let b = emit(f, out, b, args, result);
-            assign(f, out, Op::Cmp(*op, a, b), Ty::Bool)
+            match (literal(&a), literal(&b)) {
+                (Some(x), Some(y)) => Atom::Bool(op.holds(x, y)),
+                _ => assign(f, out, Op::Cmp(*op, a, b), Ty::Bool),
+            }
         }
         D::Select(c, a, b) => {
             let c = emit(f, out, c, args, result);
+            if let Atom::Bool(c) = c {
+                return emit(f, out, if c { a } else { b }, args, result);
+            }
             let a = emit(f, out, a, args, result);
             let b = emit(f, out, b, args, result);
             if a == b {
@@ -151,7 +157,17 @@ pub fn emit(f: &mut Function, out: &mut Block, d: &D, args: &[Atom], result: &At
     }
 }
 
-/// Folds a primitive of float literals, and `x * 1`, `1 * x`, `x / 1`.
+/// A literal's value, integer or float.
+fn literal(a: &Atom) -> Option<f64> {
+    match a {
+        Atom::Float(x) => Some(*x),
+        Atom::Int(n) => Some(*n as f64),
+        _ => None,
+    }
+}
+
+/// Folds a primitive of literals (integer arithmetic included: a `powi` exponent minus one),
+/// and `x * 1`, `1 * x`, `x / 1`, `x.powi(1)`.
 fn fold(p: Prim, atoms: &[Atom]) -> Option<Atom> {
     let lit = |a: &Atom| match a {
         Atom::Float(x) => Some(*x),
@@ -161,10 +177,21 @@ fn fold(p: Prim, atoms: &[Atom]) -> Option<Atom> {
         let xs: Vec<f64> = atoms.iter().filter_map(lit).collect();
         return Some(Atom::Float((p.rule().eval)(&xs)));
     }
+    let ints: Option<Vec<i64>> = atoms
+        .iter()
+        .map(|a| match a {
+            Atom::Int(n) => Some(*n),
+            _ => None,
+        })
+        .collect();
+    if let Some(ns) = ints.filter(|_| p.rule().types != Types::Float) {
+        return (p.rule().eval_int)(&ns).map(Atom::Int);
+    }
     match (p.rule().name, atoms) {
         ("mul", [a, b]) if lit(b) == Some(1.0) => Some(a.clone()),
         ("mul", [a, b]) if lit(a) == Some(1.0) => Some(b.clone()),
         ("div", [a, b]) if lit(b) == Some(1.0) => Some(a.clone()),
+        ("powi", [a, Atom::Int(1)]) => Some(a.clone()),
         _ => None,
     }
 }

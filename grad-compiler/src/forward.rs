@@ -86,7 +86,7 @@ fn infinite_tangents(f: &Function) -> Vec<bool> {
     crate::visit::walk(&f.body, &mut |s| {
         if let Stmt::Assign { target, op, .. } = s {
             let own = match op {
-                Op::Prim(p, _) => p.rule().singular,
+                Op::Prim(p, args) => p.singular_at(args),
                 Op::Call(_) => true,
                 _ => false,
             };
@@ -283,10 +283,11 @@ impl Forward {
                     // A tangent that may be infinite (it comes from a singular primitive)
                     // times a zero partial is zero, as in reverse mode.
                     let infinite = a.var().is_some_and(|v| self.infinite[v.index()]);
-                    let c = if infinite && !p.rule().singular {
+                    let singular = p.singular_at(args);
+                    let c = if infinite && !singular {
                         build::scale(&mut self.f, out, part, ta, true)
                     } else {
-                        build::scale(&mut self.f, out, ta, part, p.rule().singular)
+                        build::scale(&mut self.f, out, ta, part, singular)
                     };
                     sum = Some(match sum {
                         None => c,

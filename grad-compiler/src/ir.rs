@@ -173,6 +173,18 @@ impl CmpOp {
             CmpOp::Ne => "!=",
         }
     }
+
+    /// Whether `x op y` holds.
+    pub fn holds(self, x: f64, y: f64) -> bool {
+        match self {
+            CmpOp::Lt => x < y,
+            CmpOp::Le => x <= y,
+            CmpOp::Gt => x > y,
+            CmpOp::Ge => x >= y,
+            CmpOp::Eq => x == y,
+            CmpOp::Ne => x != y,
+        }
+    }
 }
 
 /// The scalar types a cast can target.

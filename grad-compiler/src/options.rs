@@ -127,5 +127,3 @@ fn option(input: ParseStream, options: &mut Options) -> syn::Result<()> {
     }
     Ok(())
 }
-
-use syn::parse::Parse;

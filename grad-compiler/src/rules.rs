@@ -252,6 +252,9 @@ pub struct Rule {
     /// Whether a partial can be infinite or NaN at a finite point (division, `sqrt`, `ln`):
     /// then a zero adjoint or tangent is kept zero rather than multiplied.
     pub singular: bool,
+    /// Given the operands that are literals (`None` where not), whether the partials are
+    /// finite at every finite point after all (`x.powi(2)`: no guard needed).
+    pub regular_if: fn(&[Option<f64>]) -> bool,
     /// Where the generator draws each operand.
     pub domain: &'static [Domain],
     /// A function that is zero exactly at the primitive's kinks (`None`: smooth); finite
@@ -279,6 +282,7 @@ const BASE: Rule = Rule {
     eval_int: no_int,
     partials: smooth_float,
     singular: false,
+    regular_if: |_| false,
     domain: &[Domain::Any],
     kink: None,
     conventions: &[],
@@ -415,6 +419,8 @@ pub static RULES: &[Rule] = &[
             ]
         },
         singular: true,
+        // n a^(n-1) is finite everywhere when n >= 1.
+        regular_if: |lits| lits[1].is_some_and(|n| n >= 1.0),
         domain: &[Domain::Any, Domain::SmallInt],
         ..BASE
     },
@@ -818,6 +824,21 @@ impl Prim {
     /// The partials of an application to `args` with result `out`.
     pub fn partials(self, args: &[D], out: D) -> Partials {
         (self.rule().partials)(args, out)
+    }
+
+    /// Whether a partial of this application can be infinite or NaN at a finite point:
+    /// the entry's `singular`, unless its literal operands make it regular.
+    pub fn singular_at(self, args: &[crate::ir::Atom]) -> bool {
+        use crate::ir::Atom;
+        let lits: Vec<Option<f64>> = args
+            .iter()
+            .map(|a| match a {
+                Atom::Float(x) => Some(*x),
+                Atom::Int(n) => Some(*n as f64),
+                _ => None,
+            })
+            .collect();
+        self.rule().singular && !(self.rule().regular_if)(&lits)
     }
 
     /// Whether the reverse sweep reads operand `i` (derived from the partials).

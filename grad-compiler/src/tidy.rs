@@ -206,15 +206,7 @@ fn fold(op: &Op) -> Option<Op> {
         Op::Select(_, a, b) if a == b => Some(Op::Use(a.clone())),
         Op::Cmp(c, a, b) => {
             let (x, y) = (lit(a)?, lit(b)?);
-            let v = match c {
-                CmpOp::Lt => x < y,
-                CmpOp::Le => x <= y,
-                CmpOp::Gt => x > y,
-                CmpOp::Ge => x >= y,
-                CmpOp::Eq => x == y,
-                CmpOp::Ne => x != y,
-            };
-            Some(Op::Use(Atom::Bool(v)))
+            Some(Op::Use(Atom::Bool(c.holds(x, y))))
         }
         Op::Not(Atom::Bool(c)) => Some(Op::Use(Atom::Bool(!c))),
         _ => None,

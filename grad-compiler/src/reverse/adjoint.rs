@@ -220,7 +220,7 @@ impl Reverse<'_> {
             let (Some(v), Some(partial)) = (v, partial) else {
                 continue;
             };
-            let c = build::scale(&mut self.f, out, at.clone(), partial, p.rule().singular);
+            let c = build::scale(&mut self.f, out, at.clone(), partial, p.singular_at(args));
             self.accumulate(out, Place::var(self.adj_var(v)), c);
         }
     }
