@@ -18,8 +18,48 @@
 //! ```
 //!
 //! See the README for the supported language subset and the conventions at kinks.
+//!
+//! # Features
+//!
+//! - `testing` (off by default): the tools for tests, which generated code never calls: the
+//!   finite-difference checker (`grad::runtime::check_gradient`, `check_jacobian`,
+//!   `check_directional`, their `assert_*_close` forms, `Tolerance`), [`check_rule!`] (which
+//!   expands to a call of the checker) and the seeded generator `grad::runtime::XorShift64`.
+//!   Turn it on for your tests only, so that your program's build does not compile them:
+//!
+//!   ```toml
+//!   [dependencies]
+//!   grad = "0.1"
+//!
+//!   [dev-dependencies]
+//!   grad = { version = "0.1", features = ["testing"] }
+//!   ```
+//!
+//!   `cargo test`, `cargo run --example` and `cargo bench` then see the checker; `cargo build`
+//!   leaves it out. Used without the feature, `check_rule!` is a compile error that says so,
+//!   and a checker function such as `grad::runtime::check_gradient` is not found (rustc notes
+//!   that it "is gated behind the `testing` feature").
 
-pub use grad_macro::{check_rule, custom_gradient, derive_gradient, Differentiable};
+pub use grad_macro::{custom_gradient, derive_gradient, Differentiable};
+
+#[cfg(feature = "testing")]
+pub use grad_macro::check_rule;
+
+/// `check_rule!(f, a, b)` checks `f_grad(a, b)` against finite differences of `f`; it needs
+/// the `testing` feature, which is off in this build, so here it is a compile error saying how
+/// to turn the feature on: `grad = { version = "0.1", features = ["testing"] }` under
+/// `[dev-dependencies]`.
+#[cfg(not(feature = "testing"))]
+#[macro_export]
+macro_rules! check_rule {
+    ($($args:tt)*) => {
+        ::core::compile_error!(
+            "`grad::check_rule!` calls the finite-difference checker, which needs grad's \
+             `testing` feature: add `grad = { version = \"0.1\", features = [\"testing\"] }` \
+             under `[dev-dependencies]` in Cargo.toml"
+        )
+    };
+}
 
 /// `x` with a zero derivative: inside a differentiated function, the value is used as a
 /// constant (like `jax.lax.stop_gradient`); elsewhere it is `x`.
@@ -30,6 +70,6 @@ pub fn no_grad<T>(x: T) -> T {
 
 pub use grad_runtime::{Differentiable, Float, Jacobian};
 
-/// The runtime the generated code calls: the [`Jacobian`] type, the float trait, vector
-/// kernels and the finite-difference checker.
+/// The runtime the generated code calls: the [`Jacobian`] type, the float trait and vector
+/// kernels; with the `testing` feature also the finite-difference checker and `XorShift64`.
 pub use grad_runtime as runtime;

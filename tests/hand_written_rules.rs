@@ -79,7 +79,10 @@ fn a_hand_written_rule_is_called_inside_a_loop() {
     let ys = [0, 2, 1, 1];
     let (v, g) = cross_entropy_grad(&w, &xs, &ys);
     assert_eq!(v, cross_entropy(&w, &xs, &ys));
-    assert!(v.is_finite(), "the stable form does not overflow at x = 900");
+    assert!(
+        v.is_finite(),
+        "the stable form does not overflow at x = 900"
+    );
     let small = &xs[..3];
     let (_, g3) = cross_entropy_grad(&w, small, &ys[..3]);
     assert_gradient_close(

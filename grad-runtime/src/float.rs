@@ -3,6 +3,7 @@
 use std::fmt::{Debug, Display, LowerExp};
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
+#[cfg(feature = "testing")]
 use crate::check::Tolerance;
 use crate::kernels;
 
@@ -10,9 +11,10 @@ use crate::kernels;
 ///
 /// Generated code and the runtime are generic over this trait. Besides the
 /// arithmetic operators it gives the few constants and functions the runtime
-/// uses, the per-type [`Tolerance`] of the gradient checker, and the `dot` /
-/// `axpy` kernels, which `f32` and `f64` override with versions that pick an
-/// AVX2 + FMA build at run time on x86_64 (see [`crate::kernels`]).
+/// uses, the per-type tolerance of the gradient checker (with the `testing`
+/// feature), and the `dot` / `axpy` kernels, which `f32` and `f64` override
+/// with versions that pick an AVX2 + FMA build at run time on x86_64 (see
+/// [`crate::kernels`]).
 ///
 /// It also carries the whole std float API (`sin`, `powi`, `atan2`, `mul_add`,
 /// `clamp`, ...) under the same names and signatures as the inherent `f32` /
@@ -52,7 +54,6 @@ pub trait Float:
     + crate::AsSeed
 {
     /// The additive identity, `0.0`.
-
     fn zero() -> Self;
     /// The multiplicative identity, `1.0`.
     fn one() -> Self;
@@ -74,7 +75,14 @@ pub trait Float:
     fn nan() -> Self;
     /// The default tolerance of the gradient checker for this type
     /// (`f64`: rel `1e-6`, abs `1e-8`; `f32`: rel `2e-2`, abs `1e-3`).
-    fn default_tolerance() -> Tolerance<Self>;
+    ///
+    /// Only with the `testing` feature, like the checker itself. The provided body (the
+    /// `f64` values) keeps the feature additive for a type implemented outside this crate.
+    #[cfg(feature = "testing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+    fn default_tolerance() -> Tolerance<Self> {
+        Tolerance::new(Self::from_f64(1e-6), Self::from_f64(1e-8))
+    }
 
     /// `true` unless the value is infinite or NaN.
     fn is_finite(self) -> bool;
@@ -243,6 +251,7 @@ macro_rules! impl_float {
             fn nan() -> Self {
                 $t::NAN
             }
+            #[cfg(feature = "testing")]
             #[inline]
             fn default_tolerance() -> Tolerance<Self> {
                 Tolerance {

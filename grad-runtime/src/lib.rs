@@ -12,12 +12,32 @@
 //! - [`scaled`]: `d * partial` that stays exactly 0 where `d` is 0;
 //! - [`Jacobian`]: the dense row-major matrix returned by `*_jacobian` companions;
 //! - [`kernels`]: `dot`, `axpy` and element-wise updates written to vectorise;
-//! - the finite-difference checker ([`check_gradient`], [`check_directional`],
-//!   [`check_jacobian`] and their `assert_*` forms) that tests and users call
-//!   to verify derivatives;
 //! - [`simd::with_best_simd`]: runs a generated gradient as AVX2 + FMA code when the CPU
-//!   has them;
-//! - [`XorShift64`]: a tiny seeded generator for synthetic data (not cryptographic).
+//!   has them.
+//!
+//! # The `testing` feature
+//!
+//! Tools for tests, which generated code never calls, are compiled only with the `testing`
+//! feature, so that a program using `grad` does not build them:
+//!
+//! - the finite-difference checker (`check_gradient`, `check_directional`,
+//!   `check_jacobian`, their `assert_*_close` forms, `finite_diff_gradient`,
+//!   `finite_diff_jacobian` and `Tolerance`), which tests call to verify derivatives, and
+//!   which `grad::check_rule!` expands to;
+//! - `XorShift64`: a tiny seeded generator for synthetic data and random test directions
+//!   (not cryptographic).
+//!
+//! Turn it on where the tests are, through `grad` (which forwards it here):
+//!
+//! ```toml
+//! [dev-dependencies]
+//! grad = { version = "0.1", features = ["testing"] }
+//! ```
+//!
+//! Cargo unifies the features of one package, so `cargo test` then builds `grad` with the
+//! checker while `cargo build` of the same crate leaves it out. Without the feature, a call
+//! such as `grad::runtime::check_gradient(..)` fails to compile with rustc's note that the
+//! item "is gated behind the `testing` feature".
 //!
 //! ```
 //! use grad_runtime::{assert_gradient_close, Tolerance};
@@ -27,17 +47,31 @@
 //! ```
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "testing")]
 mod check;
 mod float;
 mod jacobian;
 pub mod kernels;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod rng;
 pub mod shape;
 pub mod simd;
 
-pub use check::*;
+// Named, not a glob: for a name used without the feature, rustc then points at this line and
+// says the item "is gated behind the `testing` feature".
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub use check::{
+    assert_directional_close, assert_gradient_close, assert_jacobian_close, check_directional,
+    check_gradient, check_jacobian, finite_diff_gradient, finite_diff_jacobian,
+    DirectionalMismatch, GradientMismatch, JacobianMismatch, MismatchKind, Tolerance,
+};
 pub use float::{scaled, Float};
 pub use jacobian::Jacobian;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub use rng::XorShift64;
 pub use shape::{set_unit, zero_like, AsSeed, Differentiable};
