@@ -10,6 +10,7 @@
 //! sum-reduction loops need no storage and are fused or re-run ([`reduction`]).
 
 mod adjoint;
+mod recompute;
 mod reduction;
 mod save;
 
@@ -57,13 +58,19 @@ pub fn reverse(orig: &Function, plan: &Plan) -> Reversed {
     // A run without saves finds what the reverse sweep reads; the next saves those values
     // (and is run again should its restores read more).
     let mut needed: Option<HashSet<VarId>> = None;
-    loop {
+    let mut loop_reads = HashMap::new();
+    for run in 0.. {
         let mut cx = Reverse::new(orig, plan, active.clone(), needed.clone());
+        // Which saves a write needs depends on what the loops around it read, known from
+        // the previous run; should that not settle, every needed value is saved.
+        cx.prior_loop_reads = (run < 8).then(|| std::mem::take(&mut loop_reads));
         let (fwd, rev) = cx.block(&orig.body);
         let mut reads: HashSet<VarId> = visit::block_reads(&rev).into_iter().collect();
         reads.extend(cx.recompute_reads.iter().copied());
         reads.retain(|v| v.index() < orig.vars.len());
-        let done = needed.as_ref().is_some_and(|n| reads.is_subset(n));
+        let settled = cx.prior_loop_reads.as_ref() == Some(&cx.loop_reads) || run >= 8;
+        let done = needed.as_ref().is_some_and(|n| reads.is_subset(n)) && settled;
+        loop_reads = std::mem::take(&mut cx.loop_reads);
         if done {
             return Reversed {
                 func: cx.f,
@@ -78,6 +85,15 @@ pub fn reverse(orig: &Function, plan: &Plan) -> Reversed {
         let mut all = needed.unwrap_or_default();
         all.extend(reads);
         needed = Some(all);
+    }
+    unreachable!("the loop returns")
+}
+
+/// The variable an assignment writes.
+fn assigned(s: &Stmt) -> Option<VarId> {
+    match s {
+        Stmt::Assign { target, .. } => Some(*target),
+        _ => None,
     }
 }
 
@@ -114,6 +130,14 @@ pub(crate) struct Reverse<'a> {
     /// Set while transforming a `while` condition, whose values the reverse sweep never
     /// reads: no saves there.
     pub no_saves: bool,
+    /// Original variables the reverse of some statement already transformed reads, those
+    /// of the whole bodies of the loops around included: a write needs a save only if its
+    /// old value is read there (the reverse of what ran before it).
+    pub read_before: HashSet<VarId>,
+    /// What the reverse of each loop body (keyed by its address in `orig`) reads.
+    pub loop_reads: HashMap<usize, HashSet<VarId>>,
+    /// The same, from the previous run (`None`: save whatever is needed).
+    pub prior_loop_reads: Option<HashMap<usize, HashSet<VarId>>>,
 }
 
 impl<'a> Reverse<'a> {
@@ -164,7 +188,46 @@ impl<'a> Reverse<'a> {
             suppress: HashSet::new(),
             unsupported: Vec::new(),
             no_saves: false,
+            read_before: HashSet::new(),
+            loop_reads: HashMap::new(),
+            prior_loop_reads: None,
         }
+    }
+
+    /// Notes what a statement's reverse reads (original variables only).
+    fn note_reads(&mut self, rev: &Block) {
+        let n = self.orig.vars.len();
+        self.read_before.extend(
+            visit::block_reads(rev)
+                .into_iter()
+                .filter(|v| v.index() < n),
+        );
+    }
+
+    /// Entering the body of a loop whose iterations the reverse replays: whatever its
+    /// reverse reads may be read before any of its writes (an earlier iteration).
+    fn enter_loop_body(&mut self, body: &Block) {
+        let key = body as *const Block as usize;
+        match self.prior_loop_reads.as_ref().and_then(|m| m.get(&key)) {
+            Some(reads) => self.read_before.extend(reads.iter().copied()),
+            // No knowledge: every needed value counts as read.
+            None => {
+                let needed = self.needed.clone().unwrap_or_default();
+                self.read_before.extend(needed);
+            }
+        }
+    }
+
+    /// Records what the reverse of a loop body reads, for the next run.
+    fn leave_loop_body(&mut self, body: &Block, rev: &Block) {
+        let n = self.orig.vars.len();
+        let reads = visit::block_reads(rev)
+            .into_iter()
+            .filter(|v| v.index() < n);
+        self.loop_reads
+            .entry(body as *const Block as usize)
+            .or_default()
+            .extend(reads);
     }
 
     /// Whether a variable is active.
@@ -214,6 +277,7 @@ impl<'a> Reverse<'a> {
         let mut revs = Vec::new();
         for s in b {
             let (f, r) = self.stmt(s);
+            self.note_reads(&r);
             fwd.extend(f);
             revs.push(r);
         }
@@ -391,11 +455,35 @@ impl<'a> Reverse<'a> {
         };
         self.defined.extend(visit::block_writes(body));
         self.defined.insert(*var);
+        // Values each iteration can compute again are not stacked: the reverse iteration
+        // starts by recomputing what it reads of them.
+        let recompute = recompute::recomputable(self.orig, body, &self.writes);
+        let saved_suppress = self.suppress.clone();
+        self.suppress.extend(recompute.iter().filter_map(assigned));
         self.loop_depth += 1;
         self.nesting += 1;
-        let (fb, rb) = self.block(body);
+        self.enter_loop_body(body);
+        let (fb, mut rb) = self.block(body);
+        self.leave_loop_body(body, &rb);
         self.nesting -= 1;
         self.loop_depth -= 1;
+        self.suppress = saved_suppress;
+        if !rb.is_empty() {
+            let pre = recompute::needed_by(recompute, &rb);
+            self.recompute_reads.extend(visit::block_reads(&pre));
+            // The recomputed values get variables of their own in the reverse loop.
+            let mut fresh = HashMap::new();
+            for v in pre.iter().filter_map(assigned) {
+                let copy = self.f.var(v).clone();
+                fresh.insert(
+                    v,
+                    self.f.add_var(copy.name, copy.ty, copy.span, copy.origin),
+                );
+            }
+            let mut body = pre;
+            body.append(&mut rb);
+            rb = visit::renamed(body, &fresh);
+        }
         let fwd = vec![Stmt::For {
             var: *var,
             lo: lo.clone(),
@@ -435,7 +523,9 @@ impl<'a> Reverse<'a> {
         self.no_saves = true;
         let (cb, _) = self.block(cond_block);
         self.no_saves = false;
+        self.enter_loop_body(body);
         let (mut fb, rb) = self.block(body);
+        self.leave_loop_body(body, &rb);
         self.nesting -= 1;
         self.loop_depth -= 1;
         if rb.is_empty() {

@@ -15,8 +15,10 @@ impl Reverse<'_> {
     /// that write's adjoint (reverse sweep).
     pub(super) fn save_before(&mut self, place: Place) -> (Block, Block) {
         let v = place.root;
+        // Needed by the reverse sweep, and by the reverse of something that ran before this
+        // write (else the reverse reads only values this write or later ones made).
         let wanted = match &self.needed {
-            Some(needed) => needed.contains(&v),
+            Some(needed) => needed.contains(&v) && self.read_before.contains(&v),
             None => false,
         };
         if !wanted || self.no_saves || self.suppress.contains(&v) || !self.defined.contains(&v) {
