@@ -20,7 +20,7 @@ pub fn tidy(f: &mut Function) {
     for _ in 0..6 {
         let mut changed = fuse_zero_then_add(&mut f.body);
         changed |= fold_constants(&mut f.body);
-        changed |= common_subexpressions(&mut f.body);
+        changed |= common_subexpressions(&mut f.body, &cse_candidate);
         let counts = Counts::of(f);
         changed |= propagate_copies(f, &counts);
         let counts = Counts::of(f);
@@ -213,13 +213,20 @@ fn fold(op: &Op) -> Option<Op> {
     }
 }
 
-/// The same pure operation twice in a block, with nothing it reads written between: the
-/// second is a copy of the first.
-fn common_subexpressions(b: &mut Block) -> bool {
+/// Before the transforms: an element loaded twice in a block (`x[i]` read by two
+/// expressions) is loaded once, so that its adjoint is summed in one local and added into
+/// the element once (`grad_x[i] += ..` once per iteration, not once per use).
+pub fn share_loads(f: &mut Function) {
+    common_subexpressions(&mut f.body, &|op| matches!(op, Op::Load(_) | Op::Len(_)));
+}
+
+/// The same pure operation (one `candidate` accepts) twice in a block, with nothing it reads
+/// written between: the second is a copy of the first.
+fn common_subexpressions(b: &mut Block, candidate: &impl Fn(&Op) -> bool) -> bool {
     let mut changed = false;
     for s in b.iter_mut() {
         for c in visit::children_mut(s) {
-            changed |= common_subexpressions(c);
+            changed |= common_subexpressions(c, candidate);
         }
     }
     let mut seen: Vec<(String, VarId, Vec<VarId>)> = Vec::new();
@@ -232,7 +239,7 @@ fn common_subexpressions(b: &mut Block) -> bool {
             w
         };
         if let Stmt::Assign { target, op, .. } = s {
-            if cse_candidate(op) {
+            if candidate(op) {
                 let key = format!("{op:?}");
                 if let Some((_, first, _)) = seen.iter().find(|(k, _, _)| *k == key) {
                     if *first != *target {

@@ -71,6 +71,7 @@ pub fn lower(src: &FnSource) -> Result<Lowered, syn::Error> {
     let mut func = func;
     if crate::infer::infer(&mut func, &mut diag) {
         check_methods(&func, &mut diag);
+        crate::tidy::share_loads(&mut func);
     }
     if diag.is_empty() {
         Ok(Lowered { func, sig })
