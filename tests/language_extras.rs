@@ -180,3 +180,30 @@ fn sub_slices_read_and_passed_on() {
     }
     assert_gradient_close(sub_slices, &x, &g, Tolerance::default());
 }
+
+#[derive_gradient]
+fn square(a: f64) -> f64 {
+    a * a
+}
+
+/// A call's result negated inside another call, with no annotation anywhere: numbers that
+/// come from calls are floats to the macro, and rustc checks it.
+#[derive_gradient]
+fn nested_negated_call(x: f64) -> f64 {
+    square(-square(x)) + square(x).abs()
+}
+
+#[test]
+fn results_of_calls_in_arithmetic_need_no_annotation() {
+    for x in [0.7, -1.3] {
+        let (v, d) = nested_negated_call_grad(x);
+        assert_eq!(v, nested_negated_call(x));
+        assert_close(d, 4.0 * x.powi(3) + 2.0 * x, 1e-12, "d/dx");
+        assert_gradient_close(
+            |p: &[f64]| nested_negated_call(p[0]),
+            &[x],
+            &[d],
+            Tolerance::default(),
+        );
+    }
+}

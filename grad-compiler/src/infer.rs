@@ -15,6 +15,9 @@ use crate::shape::{SeqKind, Ty};
 use crate::visit;
 use std::collections::HashMap;
 
+/// The error for an operator or a float method applied to a whole nalgebra matrix.
+pub const MATRIX_ARITHMETIC: &str = "operators and float methods on whole nalgebra matrices and vectors (`a * x`, `x + y`, `2.0 * x`, `x.abs()`) are not differentiated yet: write the loop over their elements, e.g. `for i in 0..a.nrows() { for j in 0..a.ncols() { y[i] += a[(i, j)] * x[j]; } }`";
+
 struct Solver {
     bound: HashMap<u32, Ty>,
     next: u32,
@@ -71,6 +74,9 @@ impl Solver {
                 let (x, y) = ((**x).clone(), y.clone());
                 self.unify(&x, &y, span);
             }
+            (Ty::Matrix, Ty::Float | Ty::Int) | (Ty::Float | Ty::Int, Ty::Matrix) => {
+                self.conflicts.push((span, MATRIX_ARITHMETIC.into()))
+            }
             _ => self.conflicts.push((
                 span,
                 format!(
@@ -86,6 +92,7 @@ impl Solver {
     fn elem_of(&mut self, t: &Ty) -> Ty {
         match self.resolve(t) {
             Ty::Seq(_, e) => *e,
+            Ty::Matrix => Ty::Float,
             Ty::MutRef(inner) => self.elem_of(&inner),
             // An element of a value whose type only rustc knows: found from its uses.
             Ty::Opaque => self.fresh(),
@@ -106,7 +113,16 @@ impl Solver {
             t = match proj {
                 Proj::Index(i) => {
                     let it = f.atom_ty(i);
-                    self.unify(&it, &Ty::Int, span);
+                    match self.resolve(&it) {
+                        // `m[(i, j)]`: only nalgebra matrices are indexed by a pair.
+                        Ty::Tuple(parts) if parts.len() == 2 => {
+                            self.unify(&t, &Ty::Matrix, span);
+                            for p in &parts {
+                                self.unify(p, &Ty::Int, span);
+                            }
+                        }
+                        _ => self.unify(&it, &Ty::Int, span),
+                    }
                     self.elem_of(&t)
                 }
                 Proj::Field(m) => match (self.resolve(&t), m) {
@@ -145,6 +161,7 @@ fn describe(t: &Ty) -> &'static str {
         Ty::Seq(..) => "a sequence",
         Ty::Tuple(_) => "a tuple",
         Ty::Struct(_) => "a struct",
+        Ty::Matrix => "a nalgebra matrix",
         _ => "another type",
     }
 }
@@ -164,6 +181,16 @@ pub fn infer(f: &mut Function, diag: &mut Diagnostics) -> bool {
         visit::walk(&body, &mut |st| constrain(f, &mut s, st));
     }
     let arithmetic = arithmetic_vars(f);
+    // A number computed from a call's result that nothing else pins down: the functions a
+    // differentiated value reaches are annotated ones or rules, whose numbers are floats; a
+    // passive call's number is only passed along. Either way rustc checks the float type
+    // the generated code gives it.
+    let from_calls = call_derived(f);
+    for (i, var) in f.vars.iter().enumerate() {
+        if arithmetic[i] && from_calls[i] && matches!(s.resolve(&var.ty), Ty::Infer(_)) {
+            s.unify(&var.ty, &Ty::Float, var.span);
+        }
+    }
     for (i, var) in f.vars.iter_mut().enumerate() {
         let t = s.resolve(&var.ty);
         if matches!(t, Ty::Infer(_)) && arithmetic[i] {
@@ -201,6 +228,35 @@ fn opaque_holes(t: Ty) -> Ty {
 }
 
 /// Variables that are operands or results of arithmetic (they must be known scalars).
+/// The variables whose value comes from a call's result: the call's target, and what is
+/// loaded from it, copied from it or computed from it.
+fn call_derived(f: &Function) -> Vec<bool> {
+    let mut out = vec![false; f.vars.len()];
+    loop {
+        let mut changed = false;
+        visit::walk(&f.body, &mut |st| {
+            let Stmt::Assign { target, op, .. } = st else {
+                return;
+            };
+            let from = |a: &Atom| a.var().is_some_and(|v| out[v.index()]);
+            let derived = match op {
+                Op::Call(_) => true,
+                Op::Use(a) | Op::NoGrad(a) => from(a),
+                Op::Load(p) => out[p.root.index()],
+                Op::Prim(_, args) => args.iter().any(from),
+                _ => false,
+            };
+            if derived && !out[target.index()] {
+                out[target.index()] = true;
+                changed = true;
+            }
+        });
+        if !changed {
+            return out;
+        }
+    }
+}
+
 fn arithmetic_vars(f: &Function) -> Vec<bool> {
     let mut out = vec![false; f.vars.len()];
     visit::walk(&f.body, &mut |st| match st {
@@ -239,6 +295,13 @@ fn constrain(f: &Function, s: &mut Solver, st: &Stmt) {
                     s.unify(&t, &pt, span);
                 }
                 Op::Prim(p, args) => {
+                    // Operators and float methods apply to numbers; on whole nalgebra values
+                    // they would be matrix operations, which are not differentiated yet.
+                    let is_matrix = |x: &Ty| s.resolve(x) == Ty::Matrix;
+                    if is_matrix(&t) || args.iter().any(|a| is_matrix(&ty(a))) {
+                        s.conflicts.push((span, MATRIX_ARITHMETIC.into()));
+                        return;
+                    }
                     let rule = p.rule();
                     match rule.types {
                         Types::Float => {
