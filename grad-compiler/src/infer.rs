@@ -191,15 +191,26 @@ pub fn infer(f: &mut Function, diag: &mut Diagnostics) -> bool {
             s.unify(&var.ty, &Ty::Float, var.span);
         }
     }
+    // One error per unknown type, at the variable the user named if there is one.
+    let mut unknown: HashMap<u32, (bool, proc_macro2::Span)> = HashMap::new();
     for (i, var) in f.vars.iter_mut().enumerate() {
         let t = s.resolve(&var.ty);
-        if matches!(t, Ty::Infer(_)) && arithmetic[i] {
-            s.conflicts.push((
-                var.span,
-                "cannot tell whether this value is a float or an integer: annotate it (`let v: f64 = ..`)".into(),
-            ));
+        if let (Ty::Infer(n), true) = (&t, arithmetic[i]) {
+            let named = var.origin == Origin::User;
+            let e = unknown.entry(*n).or_insert((named, var.span));
+            if named && !e.0 {
+                *e = (true, var.span);
+            }
         }
         var.ty = opaque_holes(t);
+    }
+    let mut spans: Vec<_> = unknown.into_values().map(|(_, span)| span).collect();
+    spans.sort_by_key(|sp| format!("{sp:?}"));
+    for span in spans {
+        s.conflicts.push((
+            span,
+            "cannot tell whether this value is a float or an integer: annotate it (`let v: f64 = ..` or `let v: i64 = ..`)".into(),
+        ));
     }
     let failed = !s.conflicts.is_empty();
     for (span, msg) in s.conflicts {
