@@ -82,87 +82,100 @@ pub enum Push {
 impl Lowerer {
     /// A method of an iterator chain (or one that starts one).
     pub(super) fn iter_method(&mut self, receiver: Val, m: &syn::ExprMethodCall) -> L<Val> {
+        let Val::Iter(stream) = receiver else {
+            return self.start_stream(receiver, m);
+        };
+        let name = m.method.to_string();
+        match name.as_str() {
+            "sum" | "product" | "count" | "fold" | "for_each" | "max_by" | "min_by" | "collect"
+            | "to_vec" => self.consume(&stream, m),
+            _ => Ok(Val::Iter(Rc::new(self.adapt((*stream).clone(), m)?))),
+        }
+    }
+
+    /// That `m` has `n` arguments.
+    fn arity(&mut self, m: &syn::ExprMethodCall, n: usize) -> L<()> {
+        if m.args.len() == n {
+            Ok(())
+        } else {
+            self.err_at(m, format!("`{}` takes {n} argument(s)", m.method))
+        }
+    }
+
+    /// A method of a sequence that starts a stream (`x.iter()`, `x.chunks(d)`, ...).
+    fn start_stream(&mut self, receiver: Val, m: &syn::ExprMethodCall) -> L<Val> {
         let span = m.span();
         let name = m.method.to_string();
-
-        let arg = |i: usize| m.args.iter().nth(i);
-        let need = |cx: &mut Self, n: usize| -> L<()> {
-            if m.args.len() == n {
-                Ok(())
-            } else {
-                cx.err_at(m, format!("`{name}` takes {n} argument(s)"))
+        let need = |cx: &mut Self, n: usize| cx.arity(m, n);
+        match name.as_str() {
+            "copied" | "cloned" => Ok(receiver), // on `max_by(..)`'s value
+            "iter" | "iter_mut" | "into_iter" => {
+                need(self, 0)?;
+                let by_ref = name != "into_iter" || matches!(receiver, Val::Ref(_) | Val::View(_));
+                let seq = self.seq_of(receiver, &m.receiver)?;
+                let len = self.seq_len(&seq, span);
+                Ok(Val::Iter(Rc::new(Stream {
+                    len,
+                    item: Item::Elem(seq, by_ref),
+                    push: Vec::new(),
+                })))
             }
-        };
-        // Methods on sequences that make a stream.
-        if !matches!(receiver, Val::Iter(_)) {
-            match name.as_str() {
-                "copied" | "cloned" => return Ok(receiver), // on `max_by(..)`'s value
-                "iter" | "iter_mut" | "into_iter" => {
-                    need(self, 0)?;
-                    let by_ref =
-                        name != "into_iter" || matches!(receiver, Val::Ref(_) | Val::View(_));
-                    let seq = self.seq_of(receiver, &m.receiver)?;
-                    let len = self.seq_len(&seq, span);
-                    return Ok(Val::Iter(Rc::new(Stream {
-                        len,
-                        item: Item::Elem(seq, by_ref),
-                        push: Vec::new(),
-                    })));
-                }
-                "chunks" | "chunks_exact" | "windows" => {
-                    need(self, 1)?;
-                    let size = self.value(&m.args[0])?;
-                    let seq = self.seq_of(receiver, &m.receiver)?;
-                    let total = self.seq_len(&seq, span);
-                    let (len, item) = match name.as_str() {
-                        "chunks_exact" => (
-                            self.int_op("/", total.clone(), size.clone(), span),
+            "chunks" | "chunks_exact" | "windows" => {
+                need(self, 1)?;
+                let size = self.value(&m.args[0])?;
+                let seq = self.seq_of(receiver, &m.receiver)?;
+                let total = self.seq_len(&seq, span);
+                let (len, item) = match name.as_str() {
+                    "chunks_exact" => (
+                        self.int_op("/", total.clone(), size.clone(), span),
+                        Item::Chunk(seq, size, total),
+                    ),
+                    "chunks" => {
+                        let up = self.int_add(total.clone(), size.clone(), span);
+                        let up = self.int_op("-", up, Atom::Int(1), span);
+                        (
+                            self.int_op("/", up, size.clone(), span),
                             Item::Chunk(seq, size, total),
-                        ),
-                        "chunks" => {
-                            let up = self.int_add(total.clone(), size.clone(), span);
-                            let up = self.int_op("-", up, Atom::Int(1), span);
-                            (
-                                self.int_op("/", up, size.clone(), span),
-                                Item::Chunk(seq, size, total),
-                            )
-                        }
-                        _ => {
-                            let n1 = self.int_add(total, Atom::Int(1), span);
-                            (
-                                self.saturating_sub(n1, size.clone(), span),
-                                Item::Window(seq, size),
-                            )
-                        }
-                    };
-                    return Ok(Val::Iter(Rc::new(Stream {
-                        len,
-                        item,
-                        push: Vec::new(),
-                    })));
-                }
-                "to_vec" => {
-                    let seq = self.seq_of(receiver, &m.receiver)?;
-                    let len = self.seq_len(&seq, span);
-                    let s = Stream {
-                        len,
-                        item: Item::Deref(Box::new(Item::Elem(seq, true))),
-                        push: Vec::new(),
-                    };
-                    return self.collect(&s, span);
-                }
-                _ => {
-                    return self.err_at(
-                        &m.method,
-                        format!("`{name}` needs an iterator: start the chain with `.iter()`"),
-                    )
-                }
+                        )
+                    }
+                    _ => {
+                        let n1 = self.int_add(total, Atom::Int(1), span);
+                        (
+                            self.saturating_sub(n1, size.clone(), span),
+                            Item::Window(seq, size),
+                        )
+                    }
+                };
+                Ok(Val::Iter(Rc::new(Stream {
+                    len,
+                    item,
+                    push: Vec::new(),
+                })))
+            }
+            "to_vec" => {
+                let seq = self.seq_of(receiver, &m.receiver)?;
+                let len = self.seq_len(&seq, span);
+                let s = Stream {
+                    len,
+                    item: Item::Deref(Box::new(Item::Elem(seq, true))),
+                    push: Vec::new(),
+                };
+                self.collect(&s, span)
+            }
+            _ => {
+                self.err_at(
+                    &m.method,
+                    format!("`{name}` needs an iterator: start the chain with `.iter()`"),
+                )
             }
         }
-        let Val::Iter(stream) = receiver else {
-            unreachable!("handled above")
-        };
-        let mut s = (*stream).clone();
+    }
+
+    /// An adapter applied to a stream (`map`, `zip`, `rev`, ...).
+    fn adapt(&mut self, mut s: Stream, m: &syn::ExprMethodCall) -> L<Stream> {
+        let span = m.span();
+        let name = m.method.to_string();
+        let need = |cx: &mut Self, n: usize| cx.arity(m, n);
         let random = s.push.is_empty();
         match name.as_str() {
             "iter" | "into_iter" | "iter_mut" => {}
@@ -239,14 +252,30 @@ impl Lowerer {
                 s.len = self.int_op("/", up, st.clone(), span);
                 s.item = Item::Stride(Box::new(s.item), st);
             }
+            _ => {
+                return self.err_at(
+                    &m.method,
+                    format!("the iterator method `{name}` is not supported: see the README for the chains that are"),
+                )
+            }
+        }
+        Ok(s)
+    }
+
+    /// A consumer of a stream (`sum`, `fold`, `collect`, ...): the loop it runs, and its value.
+    fn consume(&mut self, s: &Stream, m: &syn::ExprMethodCall) -> L<Val> {
+        let span = m.span();
+        let name = m.method.to_string();
+        let need = |cx: &mut Self, n: usize| cx.arity(m, n);
+        match name.as_str() {
             "sum" | "product" => {
                 need(self, 0)?;
-                return self.sum_or_product(&s, name == "sum", turbofish_ty(m, self), span);
+                self.sum_or_product(s, name == "sum", turbofish_ty(m, self), span)
             }
             "count" => {
                 need(self, 0)?;
                 let c = self.counter(span);
-                self.drive(&s, span, &mut |cx, _| {
+                self.drive(s, span, &mut |cx, _| {
                     cx.emit(Stmt::Accumulate {
                         place: Place::var(c),
                         value: Atom::Int(1),
@@ -255,36 +284,30 @@ impl Lowerer {
                     });
                     Ok(())
                 })?;
-                return Ok(Val::Atom(Atom::Var(c)));
+                Ok(Val::Atom(Atom::Var(c)))
             }
             "fold" => {
                 need(self, 2)?;
-                let init = self.value(arg(0).expect("two arguments"))?;
+                let init = self.value(&m.args[0])?;
                 let f = self.callable(&m.args[1])?;
-                return self.fold(&s, init, &f, span, m);
+                self.fold(s, init, &f, span, m)
             }
             "for_each" => {
                 need(self, 1)?;
                 let f = self.callable(&m.args[0])?;
-                self.drive(&s, span, &mut |cx, item| {
+                self.drive(s, span, &mut |cx, item| {
                     cx.apply(&f, vec![item], span, m).map(|_| ())
                 })?;
-                return Ok(Val::Unit);
+                Ok(Val::Unit)
             }
             "max_by" | "min_by" => {
                 need(self, 1)?;
                 let f = self.callable(&m.args[0])?;
-                return self.best_by(&s, &f, name == "max_by", span, m);
+                self.best_by(s, &f, name == "max_by", span, m)
             }
-            "collect" | "to_vec" => return self.collect(&s, span),
-            _ => {
-                return self.err_at(
-                    &m.method,
-                    format!("the iterator method `{name}` is not supported: see the README for the chains that are"),
-                )
-            }
+            "collect" | "to_vec" => self.collect(s, span),
+            _ => unreachable!("iter_method sends consumers only"),
         }
-        Ok(Val::Iter(Rc::new(s)))
     }
 
     /// `a..b`, `a..=b` as a stream of integers.
