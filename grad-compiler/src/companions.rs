@@ -109,6 +109,23 @@ fn keep_value(f: &mut Function, body: &mut Block, result: VarId) -> VarId {
     out
 }
 
+/// `value = callee(args)`, a companion call whose value (of the function's result type) the
+/// wrapper returns.
+pub fn call_for_value(f: &mut Function, body: &mut Block, callee: Callee, args: Vec<Arg>) -> VarId {
+    let ty = f.ty(f.returns[0]).clone();
+    let value = f.add_var(
+        Binder::Value.base(),
+        ty,
+        span(),
+        Origin::Made(Binder::Value, None),
+    );
+    body.push(Stmt::Sweep(Sweep::Call {
+        target: Some(value),
+        call: Call { callee, args },
+    }));
+    value
+}
+
 /// `f_pullback`.
 pub fn pullback(l: &Lowered, reassociate: bool) -> Companion {
     let floats = float_params(l);
@@ -193,7 +210,7 @@ pub fn grad_into(l: &Lowered, wrt: &[VarId], reassociate: bool) -> Companion {
     let r = reverse::reverse(&base, &plan);
     let via_pullback = wrt == floats.as_slice() && r.claimed.is_empty();
     if via_pullback {
-        return grad_into_via_pullback(base, &outs, result, pullback_name, r.unsupported);
+        return grad_into_via_pullback(base, &outs, pullback_name, r.unsupported);
     }
     let mut f = r.func;
     let mut body = Vec::new();
@@ -271,7 +288,6 @@ fn add_into_buffer(f: &Function, p: VarId, adj: VarId, buffer: VarId) -> Stmt {
 fn grad_into_via_pullback(
     mut f: Function,
     outs: &[(VarId, VarId)],
-    result: VarId,
     callee: Callee,
     errors: Vec<String>,
 ) -> Companion {
@@ -298,17 +314,7 @@ fn grad_into_via_pullback(
         }
         args.push(Arg::MutRef(place));
     }
-    let ty = f.ty(result).clone();
-    let value = f.add_var(
-        Binder::Value.base(),
-        ty,
-        span(),
-        Origin::Made(Binder::Value, None),
-    );
-    body.push(Stmt::Sweep(Sweep::Call {
-        target: Some(value),
-        call: Call { callee, args },
-    }));
+    let value = call_for_value(&mut f, &mut body, callee, args);
     f.body = body;
     f.returns = vec![value];
     Companion {

@@ -46,20 +46,10 @@ pub fn grad(cx: &Ctx, into: &Companion) -> Companion {
         args.push(Arg::MutRef(Place::var(g)));
         grads.push(g);
     }
-    let result = f.returns[0];
-    let value = f.add_var(
-        Binder::Value.base(),
-        f.ty(result).clone(),
-        span(),
-        Origin::Made(Binder::Value, None),
-    );
-    f.body.push(Stmt::Sweep(Sweep::Call {
-        target: Some(value),
-        call: Call {
-            callee: companions::companion_callee(l, into.suffix),
-            args,
-        },
-    }));
+    let mut body = std::mem::take(&mut f.body);
+    let callee = companions::companion_callee(l, into.suffix);
+    let value = companions::call_for_value(&mut f, &mut body, callee, args);
+    f.body = body;
     let g = tuple_of(&mut f, &grads);
     f.returns = vec![value, g];
     Companion {
@@ -357,7 +347,7 @@ pub fn second_order(cx: &Ctx, pb: &Companion, gi: &Companion) -> TokenStream {
 }
 
 /// `f_hvp`: buffers for the gradient and the product, filled by `f_hvp_into`.
-fn hvp_wrapper(cx: &Ctx, into: &Companion) -> Companion {
+pub fn hvp_wrapper(cx: &Ctx, into: &Companion) -> Companion {
     let l = cx.lowered;
     let mut f = base(l);
     let mut args: Vec<Arg> = user_args(&f);
@@ -405,20 +395,10 @@ fn hvp_wrapper(cx: &Ctx, into: &Companion) -> Companion {
     args.extend(grads.iter().map(|g| Arg::MutRef(Place::var(*g))));
     args.extend(directions);
     args.extend(hvs.iter().map(|h| Arg::MutRef(Place::var(*h))));
-    let result = f.returns[0];
-    let value = f.add_var(
-        Binder::Value.base(),
-        f.ty(result).clone(),
-        span(),
-        Origin::Made(Binder::Value, None),
-    );
-    f.body.push(Stmt::Sweep(Sweep::Call {
-        target: Some(value),
-        call: Call {
-            callee: companions::companion_callee(l, "hvp_into"),
-            args,
-        },
-    }));
+    let mut body = std::mem::take(&mut f.body);
+    let callee = companions::companion_callee(l, "hvp_into");
+    let value = companions::call_for_value(&mut f, &mut body, callee, args);
+    f.body = body;
     let g = tuple_of(&mut f, &grads);
     let h = tuple_of(&mut f, &hvs);
     f.returns = vec![value, g, h];

@@ -12,7 +12,6 @@ use crate::ir::*;
 use crate::lower::{self, FnSource, Lowered, ResultKind};
 use crate::names::Binder;
 use crate::options::{self, Options};
-use crate::shape::Ty;
 use crate::wrappers;
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
@@ -217,99 +216,6 @@ fn second_order(cx: &Ctx, pb: &Companion, gi: &Companion) -> Vec<Companion> {
         Binder::HessianVector,
         false,
     );
-    let hvp = hvp_wrapper(cx, &hvp_into);
+    let hvp = crate::wrappers::hvp_wrapper(cx, &hvp_into);
     vec![pbpf, hvp_into, hvp]
-}
-
-/// `f_hvp`: a copy of the private `wrappers::hvp_wrapper` (that IR wrapper is not public,
-/// so the tests rebuild it the same way: zeroed gradient and product buffers, filled by
-/// `f_hvp_into`). Keep in step with it.
-fn hvp_wrapper(cx: &Ctx, into: &Companion) -> Companion {
-    let l = cx.lowered;
-    let mut f = l.func.clone();
-    f.body = Vec::new();
-    let mut args: Vec<Arg> = f
-        .params
-        .iter()
-        .map(|p| Arg::Value(Atom::Var(p.var)))
-        .collect();
-    let mut directions = Vec::new();
-    for p in into.func.params.iter().filter(|p| {
-        matches!(
-            into.func.var(p.var).origin,
-            Origin::Made(Binder::Direction, _)
-        )
-    }) {
-        let var = into.func.var(p.var).clone();
-        let v = f.add_var(var.name, var.ty, var.span, var.origin);
-        f.params.push(Param {
-            var: v,
-            passing: p.passing.clone(),
-            written: p.written.clone(),
-        });
-        directions.push(Arg::Value(Atom::Var(v)));
-    }
-    let mut outs = Vec::new();
-    for binder in [Binder::Gradient, Binder::HessianVector] {
-        let mut group = Vec::new();
-        for &p in &cx.wrt {
-            let ty = f.ty(p).derivative();
-            let g = f.add_var(
-                binder.name(&f.var(p).name),
-                ty,
-                f.var(p).span,
-                Origin::Made(binder, Some(p)),
-            );
-            f.body.push(Stmt::Assign {
-                target: g,
-                op: Op::ZeroLike(Atom::Var(p)),
-                span: Span::call_site(),
-            });
-            group.push(g);
-        }
-        outs.push(group);
-    }
-    // f_hvp_into(params.., grad_p.., v_p.., hv_p..): forward mode's order.
-    args.extend(outs[0].iter().map(|g| Arg::MutRef(Place::var(*g))));
-    args.extend(directions);
-    args.extend(outs[1].iter().map(|h| Arg::MutRef(Place::var(*h))));
-    let result = f.returns[0];
-    let value = f.add_var(
-        Binder::Value.base(),
-        f.ty(result).clone(),
-        Span::call_site(),
-        Origin::Made(Binder::Value, None),
-    );
-    f.body.push(Stmt::Sweep(Sweep::Call {
-        target: Some(value),
-        call: Call {
-            callee: companions::companion_callee(l, "hvp_into"),
-            args,
-        },
-    }));
-    let mut returns = vec![value];
-    for group in &outs {
-        returns.push(tuple_of(&mut f, group));
-    }
-    f.returns = returns;
-    Companion {
-        suffix: "hvp",
-        func: f,
-        errors: Vec::new(),
-    }
-}
-
-/// The variables as one value: itself when one, a tuple otherwise.
-fn tuple_of(f: &mut Function, vars: &[VarId]) -> VarId {
-    if vars.len() == 1 {
-        return vars[0];
-    }
-    let ty = Ty::Tuple(vars.iter().map(|v| f.ty(*v).clone()).collect());
-    let t = f.add_var("", ty, Span::call_site(), Origin::Temp);
-    f.body.push(Stmt::Assign {
-        target: t,
-        op: Op::Tuple(vars.iter().map(|v| Atom::Var(*v)).collect()),
-        span: Span::call_site(),
-    });
-    t
 }
