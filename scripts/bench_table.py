@@ -1,19 +1,20 @@
 #!/usr/bin/env python3
-"""Turn criterion's output of `cargo bench` (benches/relu_neuron.rs, benches/jacobian.rs) into
-markdown tables of medians and ratios.
+"""Turn criterion's output of `cargo bench -p grad-dev` into the README's markdown tables of
+ratios (every ratio from medians of one run).
 
 Reads `<criterion dir>/*/*/new/estimates.json` (the median's point estimate) and the
-`benchmark.json` beside it (group and function ids). Ratios are time / the `primal` median of
-the same group, measured in the same run; for the Jacobian group also time / `num_dual`.
+`benchmark.json` beside it (group and function ids). Tables: small functions
+(benches/small.rs, generated vs hand-written vs num-dual), the ReLU loss
+(benches/relu_neuron.rs), the Jacobian, the perceptron and second order; `--details` adds
+the full ReLU table (every method / primal) and the Jacobian's medians.
 
 A function id `num_dual_N<m>` in group `relu_N<n>_d<d>` was measured on the first m rows
 only; num-dual's cost is linear in the number of rows, so its time is scaled by n / m and
 marked with `*`.
 
 Usage:
-    cargo bench --bench relu_neuron --bench jacobian
-    python3 scripts/bench_table.py [target/criterion]
-    CARGO_TARGET_DIR=/work/target-native ... python3 scripts/bench_table.py /work/target-native/criterion
+    cargo bench -p grad-dev
+    python3 scripts/bench_table.py [target/criterion] [--details]
 """
 
 import json
@@ -25,6 +26,8 @@ RELU_COLUMNS = [
     "primal",
     "generated_grad",
     "generated_grad_into",
+    "generated_iter_grad",
+    "generated_iter_grad_into",
     "hand_fused",
     "hand_fused_into",
     "hand_fused_nobranch",
@@ -145,14 +148,88 @@ def print_jacobian(groups):
             print(f"| {fid} | {fmt_time(fns[fid])} | {nd} | {fns[fid] / fns['primal']:.2f} |")
 
 
+def ratio(fns, a, b):
+    """`a / b` of two medians of one group, or '-'."""
+    return f"{fns[a] / fns[b]:.2f}" if a in fns and b in fns else "-"
+
+
+SMALL = [
+    ("seed_f", "the seed's f = 3x^2 y"),
+    ("seed_g", "the seed's g = 2x + y^8"),
+    ("rosenbrock", "Rosenbrock, 2 variables"),
+    ("energy", "spring-pendulum energy, 5 parameters"),
+    ("straight20", "20-statement straight-line function"),
+    ("rosenbrock_n4", "Rosenbrock over a slice, n = 4 (`grad_into`)"),
+    ("rosenbrock_n16", "Rosenbrock over a slice, n = 16 (`grad_into`)"),
+    ("rosenbrock_n1000", "Rosenbrock over a slice, n = 1000 (`grad_into`)"),
+]
+
+
+def print_small(groups):
+    rows = [(gid, label) for gid, label in SMALL if gid in groups]
+    if not rows:
+        return
+    print("Small functions (benches/small.rs): ratios of medians in one run\n")
+    print("| function | generated / hand-written | generated / primal | num-dual / generated |")
+    print("|---|---:|---:|---:|")
+    for gid, label in rows:
+        fns = groups[gid]
+        gen = "generated_grad" if "generated_grad" in fns else "generated_grad_into"
+        hand = "hand_grad" if "hand_grad" in fns else "hand_grad_into"
+        print(f"| {label} | {ratio(fns, gen, hand)} | {ratio(fns, gen, 'primal')} | {ratio(fns, 'num_dual', gen)} |")
+    print()
+
+
+def print_relu_summary(groups):
+    rows = relu_rows(groups)
+    if not rows:
+        return
+    print("The seed's ReLU loss (benches/relu_neuron.rs): ratios of medians in one run\n")
+    print("| (N, d) | `loss_grad_into` / hand-written fused | `loss_grad` / primal | iterator form / indexed form (`grad_into`) | num-dual / `loss_grad` |")
+    print("|---|---:|---:|---:|---:|")
+    for label, cells in rows:
+        fns = {k: v[0] for k, v in cells.items()}
+        print(
+            f"| {label} | {ratio(fns, 'generated_grad_into', 'hand_fused_into')} | "
+            f"{ratio(fns, 'generated_grad', 'primal')} | "
+            f"{ratio(fns, 'generated_iter_grad_into', 'generated_grad_into')} | "
+            f"{ratio(fns, 'num_dual', 'generated_grad')}{'*' if cells.get('num_dual', (0, False))[1] else ''} |"
+        )
+    print()
+
+
+def print_others(groups):
+    lines = []
+    for gid, fns in sorted(groups.items()):
+        if gid.startswith("jacobian"):
+            lines.append(f"| Jacobian 3 x 16 (`{gid}`) | generated / hand-written {ratio(fns, 'generated_jacobian', 'hand_jacobian')}, num-dual / generated {ratio(fns, 'num_dual', 'generated_jacobian')} |")
+        elif gid.startswith("mlp"):
+            lines.append(f"| two-layer perceptron, `[[f64; 16]; 8]` weights (`{gid}`) | `grad_into` / hand-written {ratio(fns, 'generated_grad_into', 'hand_grad_into')}, / primal {ratio(fns, 'generated_grad_into', 'primal')} |")
+        elif gid.startswith("hvp"):
+            lines.append(f"| `f_hvp` / `f_grad` (`{gid}`) | {ratio(fns, 'hvp', 'grad')} |")
+        elif gid.startswith("hessian"):
+            lines.append(f"| dense `f_hessian` / one `f_hvp`, n = 16 (`{gid}`) | {ratio(fns, 'hessian', 'hvp')} |")
+    if lines:
+        print("Jacobian, matrices, second order (same run)\n")
+        print("| benchmark | ratio |")
+        print("|---|---|")
+        print("\n".join(lines))
+        print()
+
+
 def main():
-    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    root = args[0] if args else os.path.join(
         os.environ.get("CARGO_TARGET_DIR", "target"), "criterion")
     if not os.path.isdir(root):
         sys.exit(f"no criterion output at {root}: run `cargo bench` first")
     groups = load(root)
-    print_relu(groups)
-    print_jacobian(groups)
+    print_small(groups)
+    print_relu_summary(groups)
+    print_others(groups)
+    if "--details" in sys.argv:
+        print_relu(groups)
+        print_jacobian(groups)
 
 
 if __name__ == "__main__":
