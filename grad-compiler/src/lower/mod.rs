@@ -2,15 +2,15 @@
 //!
 //! Lowering reads syntax only; it gives values the types the signature, literals, casts and
 //! annotations state and leaves the rest to [`crate::infer`]. Ordinary Rust is desugared to
-//! the core IR on the way: iterator chains become indexed loops ([`iter`]), closures are
-//! inlined where they are called ([`call`]), `match` becomes `if` chains, and `break`,
-//! `continue` and `return` anywhere become flags and guards ([`control`]). Every construct
+//! the core IR on the way: iterator chains become indexed loops (`iter`), closures are
+//! inlined where they are called (`call`), `match` becomes `if` chains, and `break`,
+//! `continue` and `return` anywhere become flags and guards (`control`). Every construct
 //! outside the language becomes a spanned error; all are collected and reported together.
 //!
-//! The parts, one file each: [`scope`] (names and compile-time values), [`signature`]
-//! (parameter and result types), [`stmt`] (blocks, `let`, assignments), [`control`] (`if`,
-//! `match`, loops and exits), [`expr`] (operators, literals, places), [`call`] (calls,
-//! methods, closures), [`iter`] (iterator chains), [`pattern`] (patterns).
+//! The parts, one file each: `scope` (names and compile-time values), `signature`
+//! (parameter and result types), `stmt` (blocks, `let`, assignments), `control` (`if`,
+//! `match`, loops and exits), `expr` (operators, literals, places), `call` (calls,
+//! methods, closures), `iter` (iterator chains), `pattern` (patterns).
 
 mod call;
 mod control;

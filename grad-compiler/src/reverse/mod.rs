@@ -6,8 +6,9 @@
 //! reads, the old value is saved (in a local outside loops, on a stack inside them) and
 //! restored when the reverse sweep passes that statement, so the reverse sweep always sees
 //! the values of the forward sweep at the same point. What it reads is found by generating
-//! it once without saves ([`save`]). The adjoint of each statement comes from [`adjoint`];
-//! sum-reduction loops need no storage and are fused or re-run ([`reduction`]).
+//! it once without saves (`save`). The adjoint of each statement comes from `adjoint`;
+//! sum-reduction loops need no storage and are fused or re-run (`reduction`); values a loop
+//! iteration can compute again are recomputed rather than stacked (`recompute`).
 
 mod adjoint;
 mod recompute;
