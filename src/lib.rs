@@ -39,6 +39,14 @@
 //!   leaves it out. Used without the feature, `check_rule!` is a compile error that says so,
 //!   and a checker function such as `grad::runtime::check_gradient` is not found (rustc notes
 //!   that it "is gated behind the `testing` feature").
+//! - `nalgebra` (off by default): nalgebra's matrices and vectors (`SVector<f64, N>`,
+//!   `SMatrix<f64, R, C>`, `&DVector<f64>`, `DMatrix`, `f32` too) as parameters and results,
+//!   read in the body as `v[i]`, `m[(i, j)]`, `.len()`, `.nrows()`, `.ncols()` and `.iter()`;
+//!   gradient entries have the parameter's own type, and Jacobians and Hessians number a
+//!   matrix's entries column-major (nalgebra's order). Whole-matrix operations (`a * x`,
+//!   `x.dot(&y)`, `x.norm()`) are compile errors that show the loop to write instead. See
+//!   "nalgebra" in the README. Without the feature such a parameter is rustc's error that
+//!   the type "is not `Differentiable`", with a note naming the feature.
 
 pub use grad_macro::{custom_gradient, derive_gradient, Differentiable};
 

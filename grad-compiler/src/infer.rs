@@ -16,7 +16,7 @@ use crate::visit;
 use std::collections::HashMap;
 
 /// The error for an operator or a float method applied to a whole nalgebra matrix.
-pub const MATRIX_ARITHMETIC: &str = "operators and float methods on whole nalgebra matrices and vectors (`a * x`, `x + y`, `2.0 * x`, `x.abs()`) are not differentiated yet: write the loop over their elements, e.g. `for i in 0..a.nrows() { for j in 0..a.ncols() { y[i] += a[(i, j)] * x[j]; } }`";
+const MATRIX_ARITHMETIC: &str = "operators and float methods on whole nalgebra matrices and vectors (`a * x`, `x + y`, `2.0 * x`, `x.abs()`) are not differentiated yet: write the loop over their elements, e.g. `for i in 0..a.nrows() { for j in 0..a.ncols() { y[i] += a[(i, j)] * x[j]; } }`";
 
 struct Solver {
     bound: HashMap<u32, Ty>,
@@ -48,11 +48,26 @@ impl Solver {
     /// Makes `a` and `b` one type (a slice and a `Vec` of one element type are one: the
     /// sequence kind is not unified).
     fn unify(&mut self, a: &Ty, b: &Ty, span: proc_macro2::Span) {
+        let (written_a, written_b) = (a, b);
         let (a, b) = (self.resolve(a), self.resolve(b));
         if a == b {
             return;
         }
         match (&a, &b) {
+            // Indexed before anything said what it is (`let mut y = SVector::zeros();
+            // y[i] = ..; y`): a matrix after all.
+            (Ty::Seq(SeqKind::Unknown, e), Ty::Matrix) | (Ty::Matrix, Ty::Seq(SeqKind::Unknown, e))
+                if self.indexed_var(written_a).or(self.indexed_var(written_b)).is_some() =>
+            {
+                let e = (**e).clone();
+                for n in [self.indexed_var(written_a), self.indexed_var(written_b)]
+                    .into_iter()
+                    .flatten()
+                {
+                    self.bound.insert(n, Ty::Matrix);
+                }
+                self.unify(&e, &Ty::Float, span);
+            }
             // Opaque says nothing: it binds no variable.
             (Ty::Opaque, _) | (_, Ty::Opaque) => {}
             (Ty::Infer(n), t) | (t, Ty::Infer(n)) => {
@@ -85,6 +100,16 @@ impl Solver {
                     describe(&b)
                 ),
             )),
+        }
+    }
+
+    /// The inference variable that [`Solver::elem_of`] made a sequence of unknown kind, if
+    /// `t` is (or leads to) one.
+    fn indexed_var(&self, t: &Ty) -> Option<u32> {
+        let Ty::Infer(n) = t else { return None };
+        match self.bound.get(n)? {
+            Ty::Seq(SeqKind::Unknown, _) => Some(*n),
+            next => self.indexed_var(next),
         }
     }
 

@@ -88,6 +88,12 @@ pub enum Ty {
     /// fields' types are known to rustc, not to the macro: values read from them get their
     /// types from inference.
     Struct(Vec<String>),
+    /// A nalgebra matrix or vector of the function's float type ([`nalgebra_shape`]):
+    /// `SVector<f64, 3>`, `SMatrix<f64, 2, 3>`, `DVector<f64>`, ... Its elements are floats,
+    /// read and written as `m[k]` (nalgebra's column-major linear index) or `m[(i, j)]`; the
+    /// whole value goes through the runtime's shape traits (grad's `nalgebra` feature), as a
+    /// struct's does. Its dimensions are rustc's business.
+    Matrix,
     /// A `&mut` buffer of a companion (an adjoint or tangent output).
     MutRef(Box<Ty>),
     /// A stack of saved values (reverse mode).
@@ -107,7 +113,7 @@ impl Ty {
     /// Whether values of this type can carry a derivative.
     pub fn carries_derivative(&self) -> bool {
         match self {
-            Ty::Float | Ty::Struct(_) | Ty::Opaque => true,
+            Ty::Float | Ty::Struct(_) | Ty::Matrix | Ty::Opaque => true,
             Ty::Seq(_, e) | Ty::MutRef(e) | Ty::Stack(e) => e.carries_derivative(),
             Ty::Tuple(ts) => ts.iter().any(Ty::carries_derivative),
             Ty::Int | Ty::Bool | Ty::Unit | Ty::Infer(_) => false,
@@ -119,10 +125,11 @@ impl Ty {
         matches!(self, Ty::Float | Ty::Int | Ty::Bool)
     }
 
-    /// The element type of a sequence (through a `&mut`).
+    /// The element type of a sequence or a matrix (through a `&mut`).
     pub fn elem(&self) -> Option<&Ty> {
         match self {
             Ty::Seq(_, e) => Some(e),
+            Ty::Matrix => Some(&Ty::Float),
             Ty::MutRef(t) => t.elem(),
             _ => None,
         }
@@ -170,9 +177,11 @@ impl Ty {
         }
     }
 
-    /// Whether the whole value is known to be a flat sequence of floats (kernels apply).
+    /// Whether the whole value is known to be a flat sequence of floats that can be sliced
+    /// (`&x[a..b]`: kernels apply). Not a sequence only rustc knows, such as the result of an
+    /// unannotated call, which may be a nalgebra vector (indexable, but not by ranges).
     pub fn is_float_seq(&self) -> bool {
-        matches!(self, Ty::Seq(_, e) if **e == Ty::Float)
+        matches!(self, Ty::Seq(k, e) if **e == Ty::Float && *k != SeqKind::Unknown)
     }
 }
 
@@ -201,6 +210,112 @@ fn vec_elem(ty: &syn::Type) -> Option<&syn::Type> {
     };
     match args.args.first() {
         Some(syn::GenericArgument::Type(t)) if args.args.len() == 1 => Some(t),
+        _ => None,
+    }
+}
+
+/// One dimension of a nalgebra matrix type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MatDim {
+    /// Part of the type: `3` in `SVector<f64, 3>`, `N` in `SMatrix<f64, N, N>`.
+    Fixed(Len),
+    /// Known at run time (`Dyn`): `DVector`'s rows, `DMatrix`'s rows and columns.
+    Dynamic,
+}
+
+/// The dimensions of a nalgebra matrix or vector type (a vector is `N x 1`, a row vector
+/// `1 x N`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatrixShape {
+    /// The number of rows.
+    pub rows: MatDim,
+    /// The number of columns.
+    pub cols: MatDim,
+}
+
+/// A nalgebra matrix or vector type with owned storage, recognised by the name nalgebra
+/// gives it (the path may be qualified: `nalgebra::SVector`, `na::DVector`): its element type
+/// and dimensions. The names: `SVector<T, N>`, `RowSVector<T, N>`, `SMatrix<T, R, C>`,
+/// `DVector<T>`, `RowDVector<T>`, `DMatrix<T>`, and the fixed aliases `VectorN<T>`,
+/// `RowVectorN<T>`, `MatrixN<T>` and `MatrixRxC<T>` for `N`, `R`, `C` in `1..=6`. Any other
+/// type gives `None`, a user's alias of one of these too (to the macro, that is a struct).
+pub fn nalgebra_shape(t: &syn::Type) -> Option<(&syn::Type, MatrixShape)> {
+    let syn::Type::Path(p) = t else { return None };
+    if p.qself.is_some() {
+        return None;
+    }
+    let last = p.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let mut args = args.args.iter();
+    let Some(syn::GenericArgument::Type(elem)) = args.next() else {
+        return None;
+    };
+    let dims: Vec<MatDim> = args
+        .map(|a| dim_arg(a).map(MatDim::Fixed))
+        .collect::<Option<_>>()?;
+    let fixed = |n: u32| MatDim::Fixed(Len::Lit(n as usize));
+    let name = last.ident.to_string();
+    let digit = |c: char| c.to_digit(10).filter(|d| (1..=6).contains(d));
+    let (rows, cols) = match (name.as_str(), dims.as_slice()) {
+        ("SVector", [n]) => (n.clone(), fixed(1)),
+        ("RowSVector", [n]) => (fixed(1), n.clone()),
+        ("SMatrix", [r, c]) => (r.clone(), c.clone()),
+        ("DVector", []) => (MatDim::Dynamic, fixed(1)),
+        ("RowDVector", []) => (fixed(1), MatDim::Dynamic),
+        ("DMatrix", []) => (MatDim::Dynamic, MatDim::Dynamic),
+        (n, []) => {
+            let tail = |prefix: &str| {
+                n.strip_prefix(prefix)
+                    .map(|t| t.chars().collect::<Vec<_>>())
+            };
+            match (tail("RowVector"), tail("Vector"), tail("Matrix")) {
+                (Some(d), _, _) if d.len() == 1 => (fixed(1), fixed(digit(d[0])?)),
+                (_, Some(d), _) if d.len() == 1 => (fixed(digit(d[0])?), fixed(1)),
+                (_, _, Some(d)) if d.len() == 1 => {
+                    let k = digit(d[0])?;
+                    (fixed(k), fixed(k))
+                }
+                (_, _, Some(d)) if d.len() == 3 && d[1] == 'x' => {
+                    (fixed(digit(d[0])?), fixed(digit(d[2])?))
+                }
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    Some((elem, MatrixShape { rows, cols }))
+}
+
+/// A dimension argument of a nalgebra type: `3`, `N`, `{ N }`, `consts::D`.
+fn dim_arg(a: &syn::GenericArgument) -> Option<Len> {
+    fn expr(e: &syn::Expr) -> Option<Len> {
+        match e {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(i),
+                ..
+            }) => i.base10_parse().ok().map(Len::Lit),
+            syn::Expr::Path(p) if p.qself.is_none() => Some(path(&p.path)),
+            syn::Expr::Block(b) => match b.block.stmts.as_slice() {
+                [syn::Stmt::Expr(e, None)] => expr(e),
+                _ => None,
+            },
+            syn::Expr::Paren(p) => expr(&p.expr),
+            _ => None,
+        }
+    }
+    fn path(p: &syn::Path) -> Len {
+        Len::Named(p.segments.iter().map(|s| s.ident.to_string()).collect())
+    }
+    match a {
+        syn::GenericArgument::Const(e) => expr(e),
+        // `SVector<f64, N>`: a bare name parses as a type.
+        syn::GenericArgument::Type(syn::Type::Path(p))
+            if p.qself.is_none() && p.path.segments.iter().all(|s| s.arguments.is_none()) =>
+        {
+            Some(path(&p.path))
+        }
         _ => None,
     }
 }
@@ -291,6 +406,77 @@ mod tests {
         assert_eq!(text(tangent_type(&ty("&[f32]"))), "&[f32]");
         assert_eq!(text(seed_type(&ty("Vec<f64>"))), "&[f64]");
         assert_eq!(text(seed_type(&ty("(f64, f64)"))), "(f64,f64)");
+    }
+
+    #[test]
+    fn nalgebra_types_by_name() {
+        let shape = |s: &str| nalgebra_shape(&ty(s)).map(|(e, m)| (text(quote!(#e)), m));
+        let lit = |n| MatDim::Fixed(Len::Lit(n));
+        let m = |rows, cols| MatrixShape { rows, cols };
+        assert_eq!(
+            shape("SVector<f64, 3>"),
+            Some(("f64".into(), m(lit(3), lit(1))))
+        );
+        assert_eq!(
+            shape("nalgebra::SMatrix<f32, 2, 3>"),
+            Some(("f32".into(), m(lit(2), lit(3))))
+        );
+        assert_eq!(
+            shape("SMatrix<T, N, { M }>"),
+            Some((
+                "T".into(),
+                m(
+                    MatDim::Fixed(Len::Named(vec!["N".into()])),
+                    MatDim::Fixed(Len::Named(vec!["M".into()]))
+                )
+            ))
+        );
+        assert_eq!(
+            shape("na::DVector<f64>"),
+            Some(("f64".into(), m(MatDim::Dynamic, lit(1))))
+        );
+        assert_eq!(
+            shape("RowDVector<f64>"),
+            Some(("f64".into(), m(lit(1), MatDim::Dynamic)))
+        );
+        assert_eq!(
+            shape("DMatrix<f64>"),
+            Some(("f64".into(), m(MatDim::Dynamic, MatDim::Dynamic)))
+        );
+        assert_eq!(
+            shape("Vector3<f64>"),
+            Some(("f64".into(), m(lit(3), lit(1))))
+        );
+        assert_eq!(
+            shape("RowVector2<f64>"),
+            Some(("f64".into(), m(lit(1), lit(2))))
+        );
+        assert_eq!(
+            shape("Matrix4<f64>"),
+            Some(("f64".into(), m(lit(4), lit(4))))
+        );
+        assert_eq!(
+            shape("Matrix2x3<f64>"),
+            Some(("f64".into(), m(lit(2), lit(3))))
+        );
+        for other in [
+            "Vec<f64>",
+            "Model",
+            "Vector7<f64>",
+            "Matrix2x9<f64>",
+            "SVector<f64>",
+            "DVector<f64, 3>",
+            "HashMap<f64, 3>",
+            "Matrix<f64, U2, U3, S>",
+        ] {
+            assert_eq!(shape(other), None, "{other}");
+        }
+        assert!(Ty::Matrix.carries_derivative());
+        assert_eq!(Ty::Matrix.elem(), Some(&Ty::Float));
+        assert!(Ty::Matrix.needs_clone());
+        assert!(!Ty::Matrix.is_float_seq(), "no slice kernels over a matrix");
+        let unknown = Ty::Seq(SeqKind::Unknown, Box::new(Ty::Float));
+        assert!(!unknown.is_float_seq(), "a call's result may be a matrix");
     }
 
     #[test]

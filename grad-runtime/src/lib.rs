@@ -15,6 +15,14 @@
 //! - [`simd::with_best_simd`]: runs a generated gradient as AVX2 + FMA code when the CPU
 //!   has them.
 //!
+//! # The `nalgebra` feature
+//!
+//! With `nalgebra`, nalgebra's matrices and vectors (`SVector<f64, N>`, `SMatrix<f64, R, C>`,
+//! `DVector<f64>`, `DMatrix<f64>`, `f32` too) are [`Differentiable`] (module `matrix`), so
+//! they can be parameters and results of differentiated functions. Their flat order, the
+//! order of their entries in Jacobians and Hessians, is nalgebra's column-major one. Turn it
+//! on through `grad`: `grad = { version = "0.1", features = ["nalgebra"] }`.
+//!
 //! # The `testing` feature
 //!
 //! Tools for tests, which generated code never calls, are compiled only with the `testing`
@@ -54,6 +62,9 @@ mod check;
 mod float;
 mod jacobian;
 pub mod kernels;
+#[cfg(feature = "nalgebra")]
+#[cfg_attr(docsrs, doc(cfg(feature = "nalgebra")))]
+pub mod matrix;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod rng;

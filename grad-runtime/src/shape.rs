@@ -19,20 +19,35 @@
 use crate::{kernels, Float};
 
 /// A value made of floats of one type (a float, an array, a slice, a `Vec`, a
-/// tuple, or a struct with `#[derive(grad::Differentiable)]`).
+/// tuple, a struct with `#[derive(grad::Differentiable)]`, or with the `nalgebra`
+/// feature a nalgebra matrix or vector).
 ///
 /// Shapes nest: `[[f64; 3]; 2]`, `&[[f64; 2]]`, `Vec<Vec<f32>>` and
 /// `(f64, [f64; 2])` are all `Differentiable`. The flat order of the floats
 /// ([`write_flat`](Self::write_flat)) is row-major for nested arrays and
-/// sequences, and element / field order for tuples and structs.
+/// sequences, element / field order for tuples and structs, and column-major (nalgebra's
+/// storage order) for nalgebra matrices.
 ///
 /// The updates follow the derivative convention that a zero factor gives zero:
 /// `add_scaled` adds nothing for a zero `alpha` or a zero element, and `scale` keeps zeros
 /// zero, even where the other factor is infinite or NaN.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not `Differentiable`, so it cannot be differentiated",
-    label = "a value of this type is differentiated here",
-    note = "derive it for a struct of floats: `#[derive(Clone, grad::Differentiable)]`, or leave the parameter out with `#[derive_gradient(wrt(..))]`"
+// Without the `nalgebra` feature the message also says how to get nalgebra's types.
+#[cfg_attr(
+    feature = "nalgebra",
+    diagnostic::on_unimplemented(
+        message = "`{Self}` is not `Differentiable`, so it cannot be differentiated",
+        label = "a value of this type is differentiated here",
+        note = "derive it for a struct of floats: `#[derive(Clone, grad::Differentiable)]`, or leave the parameter out with `#[derive_gradient(wrt(..))]`"
+    )
+)]
+#[cfg_attr(
+    not(feature = "nalgebra"),
+    diagnostic::on_unimplemented(
+        message = "`{Self}` is not `Differentiable`, so it cannot be differentiated",
+        label = "a value of this type is differentiated here",
+        note = "derive it for a struct of floats: `#[derive(Clone, grad::Differentiable)]`, or leave the parameter out with `#[derive_gradient(wrt(..))]`",
+        note = "for nalgebra matrices and vectors, turn on grad's `nalgebra` feature: `grad = {{ version = \"0.1\", features = [\"nalgebra\"] }}`"
+    )
 )]
 pub trait Differentiable {
     /// The float type every float of the value has.
@@ -404,6 +419,7 @@ impl_tuple!(A.0, B.1, C.2, D.3, E.4, F.5, G.6, H.7);
 /// | `[T; N]`, `T: Copy`| `[T; N]` (copied)      |
 /// | `Vec<T>`           | `&'a [T]`              |
 /// | tuples of 1 to 8 `Clone` elements | the tuple (cloned) |
+/// | nalgebra matrices (`nalgebra` feature) | the matrix (cloned) |
 ///
 /// Structs with `#[derive(grad::Differentiable)]` get `AsSeed` from the
 /// derive, with `Seed = Self` (a clone); this crate provides nothing for them.

@@ -198,6 +198,21 @@ impl Lowerer {
                 let seq = self.seq_of(receiver, &m.receiver)?;
                 return Ok(Val::Atom(self.seq_len(&seq, span)));
             }
+            "nrows" | "ncols" if m.args.is_empty() => {
+                // A nalgebra matrix's dimensions: integers, read as they are (`m.nrows()`).
+                let whole = match &receiver {
+                    Val::Atom(Atom::Var(v)) => Some(Place::var(*v)),
+                    Val::Place(p) | Val::Ref(p) if p.is_var() => Some(p.clone()),
+                    _ => None,
+                };
+                if let Some(place) = whole {
+                    let call = Call {
+                        callee: Callee::Method(m.method.clone()),
+                        args: vec![Arg::Ref(place)],
+                    };
+                    return Ok(Val::Atom(self.assign_typed(Op::Call(call), Ty::Int, span)));
+                }
+            }
             "clone" => {
                 let a = self.materialize(receiver, span)?;
                 return Ok(Val::Atom(self.assign(Op::Use(a), span)));

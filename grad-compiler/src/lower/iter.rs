@@ -162,12 +162,10 @@ impl Lowerer {
                 };
                 self.collect(&s, span)
             }
-            _ => {
-                self.err_at(
-                    &m.method,
-                    format!("`{name}` needs an iterator: start the chain with `.iter()`"),
-                )
-            }
+            _ => self.err_at(
+                &m.method,
+                format!("`{name}` needs an iterator: start the chain with `.iter()`"),
+            ),
         }
     }
 

@@ -93,12 +93,29 @@ fn check_methods(f: &Function, diag: &mut Diagnostics) {
             ..
         } = s
         {
-            let receiver = args.first().map(|a| f.arg_ty(a));
-            if receiver.is_some_and(|t| t.is_scalar()) {
+            let receiver = args.first().map(|a| f.arg_ty(a).deref());
+            if receiver.as_ref().is_some_and(Ty::is_scalar) {
                 diag.error(m.span(), crate::rules::unknown_method(&m.to_string()));
+            }
+            let name = m.to_string();
+            if receiver == Some(Ty::Matrix) && name != "nrows" && name != "ncols" {
+                diag.error(m.span(), matrix_method(&name, f.float.name()));
             }
         }
     });
+}
+
+/// The error for a method of a nalgebra matrix the macro does not differentiate, with the
+/// loop to write instead.
+fn matrix_method(name: &str, float: &str) -> String {
+    let hint = match name {
+        "dot" | "dotc" | "tr_dot" => format!("`x.iter().zip(y.iter()).map(|(a, b)| a * b).sum::<{float}>()`"),
+        "norm" | "magnitude" => format!("`x.iter().map(|e| e * e).sum::<{float}>().sqrt()`"),
+        "norm_squared" | "magnitude_squared" => format!("`x.iter().map(|e| e * e).sum::<{float}>()`"),
+        "transpose" => "read `m[(j, i)]` where the transpose's `(i, j)` is needed".into(),
+        _ => "index the elements (`v[i]`, `m[(i, j)]`) in loops over `0..m.nrows()` and `0..m.ncols()`, or iterate with `.iter()`".into(),
+    };
+    format!("nalgebra's `{name}` is not differentiated yet: write the loop: {hint}")
 }
 
 /// Lowers the signature only: enough for error stubs when the body has errors.

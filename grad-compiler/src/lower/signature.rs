@@ -396,8 +396,14 @@ pub fn value_type(t: &syn::Type, float: &FloatTy) -> TyResult {
                     _ => {}
                 }
             }
+            if let Some((elem, _)) = crate::shape::nalgebra_shape(t) {
+                // `SVector<f64, 3>`, `DVector<f64>`, `SMatrix<f64, 2, 3>`: matrices of floats.
+                if value_type(elem, float)? == Ty::Float {
+                    return Ok(Ty::Matrix);
+                }
+            }
             if p.path.segments.iter().any(|s| !s.arguments.is_none()) {
-                // `SVector<f64, 3>` and friends: shape traits of the runtime handle them.
+                // Other generic types: the shape traits of the runtime handle them.
                 return Ok(Ty::Opaque);
             }
             Ok(Ty::Struct(

@@ -37,7 +37,8 @@ pub(super) fn recomputable(orig: &Function, body: &Block, writes: &[usize]) -> V
                 | Op::Cast(..)
                 | Op::Const(_)
                 | Op::Num(_)
-        ) && orig.ty(*target).is_scalar();
+                | Op::Tuple(_)
+        ) && cheap(orig.ty(*target));
         let single = writes.get(target.index()) == Some(&1);
         let from_invariants = visit::op_reads(op).iter().all(|v| {
             chosen.contains(v)
@@ -53,6 +54,15 @@ pub(super) fn recomputable(orig: &Function, body: &Block, writes: &[usize]) -> V
         }
     }
     out
+}
+
+/// A scalar, or a tuple of integers (an index pair `(i, j)`).
+fn cheap(t: &crate::shape::Ty) -> bool {
+    use crate::shape::Ty;
+    match t {
+        Ty::Tuple(ts) => ts.iter().all(|t| *t == Ty::Int),
+        t => t.is_scalar(),
+    }
 }
 
 /// The statements of `recompute` that `uses` (or the kept statements) read.

@@ -38,6 +38,14 @@ pub enum Value {
     Tuple(Vec<Value>),
     /// A struct: its fields by name, in order.
     Struct(Vec<(String, Value)>),
+    /// A nalgebra matrix (or vector): `rows` rows, its elements in nalgebra's column-major
+    /// order (element `(i, j)` is `data[i + j * rows]`, as nalgebra's linear index `m[k]`).
+    Matrix {
+        /// The number of rows.
+        rows: usize,
+        /// The elements, column by column.
+        data: Vec<Value>,
+    },
     /// A stack of saved values (reverse mode).
     Stack(Vec<Value>),
 }
@@ -46,6 +54,14 @@ impl Value {
     /// A sequence of floats.
     pub fn floats(xs: &[f64]) -> Value {
         Value::Seq(xs.iter().map(|x| Value::Float(*x)).collect())
+    }
+
+    /// A nalgebra matrix of `rows` rows from its floats in column-major order.
+    pub fn matrix(rows: usize, column_major: &[f64]) -> Value {
+        Value::Matrix {
+            rows,
+            data: column_major.iter().map(|x| Value::Float(*x)).collect(),
+        }
     }
 
     /// A sequence of integers.
@@ -76,6 +92,7 @@ impl Value {
                 xs.iter().for_each(|x| x.flat_into(out))
             }
             Value::Struct(fs) => fs.iter().for_each(|(_, x)| x.flat_into(out)),
+            Value::Matrix { data, .. } => data.iter().for_each(|x| x.flat_into(out)),
         }
     }
 
@@ -105,6 +122,10 @@ impl Value {
                 }
                 Value::Struct(out)
             }
+            Value::Matrix { rows, data } => Value::Matrix {
+                rows: *rows,
+                data: read_all(data, src, at)?,
+            },
         })
     }
 
@@ -121,6 +142,10 @@ impl Value {
             Value::Struct(fs) => {
                 Value::Struct(fs.iter().map(|(n, x)| (n.clone(), x.zero_like())).collect())
             }
+            Value::Matrix { rows, data } => Value::Matrix {
+                rows: *rows,
+                data: data.iter().map(Value::zero_like).collect(),
+            },
         }
     }
 
@@ -133,6 +158,7 @@ impl Value {
             Value::Seq(_) => "a sequence",
             Value::Tuple(_) => "a tuple",
             Value::Struct(_) => "a struct",
+            Value::Matrix { .. } => "a matrix",
             Value::Stack(_) => "a stack",
         }
     }
@@ -326,6 +352,8 @@ struct Frame<'f> {
 /// A place's path with its indices evaluated.
 enum Step {
     Index(usize),
+    /// `m[(i, j)]` of a matrix.
+    At(usize, usize),
     Field(Member),
 }
 
@@ -389,7 +417,13 @@ impl Frame<'_> {
         let mut out = Vec::new();
         for proj in &p.path {
             match proj {
-                Proj::Index(a) => out.push(Step::Index(index(self.int(a)?)?)),
+                Proj::Index(a) => out.push(match self.atom(a)? {
+                    Value::Tuple(ij) => match ij.as_slice() {
+                        [Value::Int(i), Value::Int(j)] => Step::At(index(*i)?, index(*j)?),
+                        _ => return Err("a matrix index is a pair of integers".into()),
+                    },
+                    _ => Step::Index(index(self.int(a)?)?),
+                }),
                 Proj::Field(m) => out.push(Step::Field(m.clone())),
                 Proj::Deref => {}
             }
@@ -458,9 +492,33 @@ fn project<'v>(v: &'v Value, s: &Step) -> R<&'v Value> {
             .find(|(n, _)| member_is(m, n))
             .map(|(_, x)| x)
             .ok_or_else(|| format!("struct has no field {m:?}")),
-        (v, Step::Index(_)) => Err(format!("indexing {}", v.kind())),
+        (Value::Matrix { rows, data }, s @ (Step::Index(_) | Step::At(..))) => {
+            let k = matrix_index(*rows, data.len(), s)?;
+            Ok(&data[k])
+        }
+        (v, Step::Index(_) | Step::At(..)) => Err(format!("indexing {}", v.kind())),
         (v, Step::Field(m)) => Err(format!("field {m:?} of {}", v.kind())),
     }
+}
+
+/// The position in a matrix's column-major data of `m[k]` or `m[(i, j)]`, checked as
+/// nalgebra checks it.
+fn matrix_index(rows: usize, len: usize, s: &Step) -> R<usize> {
+    let cols = len.checked_div(rows).unwrap_or(0);
+    let k = match *s {
+        Step::Index(k) => k,
+        Step::At(i, j) if i < rows && j < cols => i + j * rows,
+        Step::At(i, j) => {
+            return Err(format!(
+                "index ({i}, {j}) out of bounds (a {rows} x {cols} matrix)"
+            ))
+        }
+        Step::Field(_) => return Err("a field of a matrix".into()),
+    };
+    if k >= len {
+        return Err(format!("index {k} out of bounds (length {len})"));
+    }
+    Ok(k)
 }
 
 fn project_mut<'v>(v: &'v mut Value, s: &Step) -> R<&'v mut Value> {
@@ -478,7 +536,11 @@ fn project_mut<'v>(v: &'v mut Value, s: &Step) -> R<&'v mut Value> {
             .find(|(n, _)| member_is(m, n))
             .map(|(_, x)| x)
             .ok_or_else(|| format!("struct has no field {m:?}")),
-        (v, Step::Index(_)) => Err(format!("indexing {}", v.kind())),
+        (Value::Matrix { rows, data }, s @ (Step::Index(_) | Step::At(..))) => {
+            let k = matrix_index(*rows, data.len(), s)?;
+            Ok(&mut data[k])
+        }
+        (v, Step::Index(_) | Step::At(..)) => Err(format!("indexing {}", v.kind())),
         (v, Step::Field(m)) => Err(format!("field {m:?} of {}", v.kind())),
     }
 }
@@ -703,7 +765,9 @@ impl Machine<'_> {
             }
             Op::Cast(a, to) => self.cast(fr, a, to)?,
             Op::Len(p) => match fr.read(p)? {
-                Value::Seq(xs) | Value::Stack(xs) => Value::Int(xs.len() as i64),
+                Value::Seq(xs) | Value::Stack(xs) | Value::Matrix { data: xs, .. } => {
+                    Value::Int(xs.len() as i64)
+                }
                 v => return Err(format!("len of {}", v.kind())),
             },
             Op::Seq(atoms, _) => {
@@ -890,6 +954,18 @@ impl Machine<'_> {
     fn call(&mut self, fr: &mut Frame, call: &Call) -> R<Value> {
         let name = call.callee.name();
         self.stats.count("call");
+        if let (Callee::Method(_), "nrows" | "ncols", [Arg::Ref(p)]) =
+            (&call.callee, name.as_str(), call.args.as_slice())
+        {
+            // A nalgebra matrix's dimensions.
+            return match fr.read(p)? {
+                Value::Matrix { rows, .. } if name == "nrows" => Ok(Value::Int(*rows as i64)),
+                Value::Matrix { rows, data } => {
+                    Ok(Value::Int(data.len().checked_div(*rows).unwrap_or(0) as i64))
+                }
+                v => Err(format!("`{name}` of {}", v.kind())),
+            };
+        }
         let registry = self.registry;
         let callee = registry
             .get(&name)
@@ -1005,6 +1081,7 @@ fn fits(v: &Value, ty: &Ty) -> bool {
         | (Value::Bool(_), Ty::Bool)
         | (Value::Unit, Ty::Unit)
         | (Value::Struct(_), Ty::Struct(_)) => true,
+        (Value::Matrix { data, .. }, Ty::Matrix) => data.iter().all(|x| fits(x, &Ty::Float)),
         (Value::Seq(xs), Ty::Seq(_, e)) | (Value::Stack(xs), Ty::Stack(e)) => {
             xs.iter().all(|x| fits(x, e))
         }
@@ -1080,6 +1157,10 @@ fn round_all(v: Value) -> Value {
         Value::Struct(fs) => {
             Value::Struct(fs.into_iter().map(|(n, x)| (n, round_all(x))).collect())
         }
+        Value::Matrix { rows, data } => Value::Matrix {
+            rows,
+            data: data.into_iter().map(round_all).collect(),
+        },
         v => v,
     }
 }
@@ -1087,7 +1168,9 @@ fn round_all(v: Value) -> Value {
 fn max_abs(v: &Value) -> f64 {
     match v {
         Value::Float(x) if !x.is_nan() => x.abs(),
-        Value::Seq(xs) | Value::Tuple(xs) => xs.iter().map(max_abs).fold(0.0, f64::max),
+        Value::Seq(xs) | Value::Tuple(xs) | Value::Matrix { data: xs, .. } => {
+            xs.iter().map(max_abs).fold(0.0, f64::max)
+        }
         Value::Struct(fs) => fs.iter().map(|(_, x)| max_abs(x)).fold(0.0, f64::max),
         _ => 0.0,
     }
@@ -1197,6 +1280,16 @@ fn add_scaled(f32: bool, y: &mut Value, alpha: f64, x: &Value) -> R<()> {
                 add_scaled(f32, a, alpha, b)?;
             }
         }
+        (Value::Matrix { rows: r, data: ys }, Value::Matrix { rows: r2, data: xs }) => {
+            if (*r, ys.len()) != (*r2, xs.len()) {
+                return Err("add_scaled: matrix shapes differ".into());
+            }
+            let (Some(mut yf), Some(xf)) = (float_seq(ys), float_seq(xs)) else {
+                return Err("add_scaled: a matrix of non-floats".into());
+            };
+            axpy(f32, alpha, &xf, &mut yf);
+            *ys = yf.into_iter().map(Value::Float).collect();
+        }
         (Value::Int(_), Value::Int(_)) | (Value::Bool(_), Value::Bool(_)) => {}
         (y, x) => return Err(format!("add_scaled of {} into {}", x.kind(), y.kind())),
     }
@@ -1208,14 +1301,16 @@ fn add_scaled(f32: bool, y: &mut Value, alpha: f64, x: &Value) -> R<()> {
 fn scale(f32: bool, y: &mut Value, alpha: f64) {
     match y {
         Value::Float(a) => *a = scaled(f32, *a, alpha),
-        Value::Seq(ys) if alpha.is_finite() && float_seq(ys).is_some() => {
+        Value::Seq(ys) | Value::Matrix { data: ys, .. }
+            if alpha.is_finite() && float_seq(ys).is_some() =>
+        {
             for v in ys.iter_mut() {
                 if let Value::Float(a) = v {
                     *a = rnd(f32, *a * alpha);
                 }
             }
         }
-        Value::Seq(ys) | Value::Tuple(ys) | Value::Stack(ys) => {
+        Value::Seq(ys) | Value::Tuple(ys) | Value::Stack(ys) | Value::Matrix { data: ys, .. } => {
             ys.iter_mut().for_each(|v| scale(f32, v, alpha))
         }
         Value::Struct(fs) => fs.iter_mut().for_each(|(_, v)| scale(f32, v, alpha)),
@@ -1227,7 +1322,7 @@ fn scale(f32: bool, y: &mut Value, alpha: f64) {
 fn sum(f32: bool, v: &Value) -> f64 {
     match v {
         Value::Float(x) => *x,
-        Value::Seq(xs) | Value::Tuple(xs) | Value::Stack(xs) => {
+        Value::Seq(xs) | Value::Tuple(xs) | Value::Stack(xs) | Value::Matrix { data: xs, .. } => {
             xs.iter().fold(0.0, |acc, x| rnd(f32, acc + sum(f32, x)))
         }
         Value::Struct(fs) => fs
@@ -1269,7 +1364,7 @@ fn default_of(ty: &Ty, placeholder: bool) -> R<Value> {
         ),
         // Only rustc knows the type: the program overwrites the value before reading it, so
         // any value does (a read of it fails as a mismatch).
-        Ty::Opaque | Ty::Struct(_) if placeholder => Value::Unit,
+        Ty::Opaque | Ty::Struct(_) | Ty::Matrix if placeholder => Value::Unit,
         t => return Err(format!("no default value of type {t:?}")),
     })
 }
