@@ -7,7 +7,11 @@
 //! - the same pure operation computed twice in a block is computed once;
 //! - a copy `c = s` is replaced by `s` where `s` does not change while `c` is used;
 //! - `t = op; .. c = t` with `t` used only there becomes `c = op`;
-//! - a store to a block's own variable that nothing reads afterwards is dropped.
+//! - a store to a block's own variable that nothing reads afterwards is dropped;
+//! - updates of elements (`g[i] += e`) go last in their block, in the order of the loads they
+//!   belong to (`g[i]` before `g[i + 1]`), as a person writes them: the reverse sweep emits
+//!   them last load first, and an update of `g[i + 1]` just before `g[i]`'s, read again as
+//!   `g[i]` in the next iteration, costs a store-to-load stall (3.5 x on slice Rosenbrock).
 
 use crate::ir::*;
 use crate::rules::Types;
@@ -31,6 +35,7 @@ pub fn tidy(f: &mut Function) {
             break;
         }
     }
+    order_element_updates(&mut f.body);
 }
 
 /// How often each variable is written and mentioned, and which are untouchable.
@@ -77,6 +82,52 @@ impl Counts {
         });
         c
     }
+}
+
+/// Element updates (`g[i] += e`) sink to the end of their block, past statements that do
+/// not mention `g` or write what the update reads, and the sunk ones are put in reverse
+/// order (the order of the forward sweep's loads they belong to). Updates of one element
+/// then add in another order: the gradient may change in the last bits, never more.
+fn order_element_updates(b: &mut Block) {
+    for s in b.iter_mut() {
+        for c in visit::children_mut(s) {
+            order_element_updates(c);
+        }
+    }
+    let deep = Deep::of_block(b);
+    let is_update = |s: &Stmt| {
+        matches!(s, Stmt::Accumulate { place, .. }
+            if place.path.iter().any(|p| matches!(p, Proj::Index(_))))
+    };
+    let mut sink = vec![false; b.len()];
+    for i in (0..b.len()).rev() {
+        if !is_update(&b[i]) {
+            continue;
+        }
+        let Stmt::Accumulate { place, .. } = &b[i] else {
+            continue;
+        };
+        let root = place.root;
+        let reads = &deep[i].reads;
+        sink[i] = (i + 1..b.len()).all(|j| {
+            sink[j] || (!deep[j].mentions(root) && !reads.iter().any(|v| deep[j].writes(*v)))
+        });
+    }
+    if !sink.iter().any(|s| *s) {
+        return;
+    }
+    let mut kept = Vec::with_capacity(b.len());
+    let mut sunk = Vec::new();
+    for (s, down) in std::mem::take(b).into_iter().zip(sink) {
+        if down {
+            sunk.push(s);
+        } else {
+            kept.push(s);
+        }
+    }
+    sunk.reverse();
+    kept.extend(sunk);
+    *b = kept;
 }
 
 /// `v = 0; .. v += e` as `v = e`.

@@ -48,10 +48,10 @@ fn loss_pullback(
                 adj_r += r;
                 let adj_t3 = -adj_r;
                 let adj_z = if z > 0.0 { adj_t3 } else { 0.0_f64 };
-                partial_y[i] += adj_r;
                 ::grad::runtime::kernels::axpy(adj_z, &x[t1..t1 + d], &mut partial_w[..d]);
                 ::grad::runtime::kernels::axpy(adj_z, &w[..d], &mut partial_x[t1..t1 + d]);
                 partial_b += adj_z;
+                partial_y[i] += adj_r;
             }
             let t5 = n as f64;
             let value = total / t5;
