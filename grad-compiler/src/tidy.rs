@@ -85,9 +85,9 @@ impl Counts {
 }
 
 /// Element updates (`g[i] += e`) sink to the end of their block, past statements that do
-/// not mention `g` or write what the update reads, and the sunk ones are put in reverse
-/// order (the order of the forward sweep's loads they belong to). Updates of one element
-/// then add in another order: the gradient may change in the last bits, never more.
+/// not mention `g` or write what the update reads, ordered by where their indices are made
+/// (`g[i]` before `g[i + 1]`, as the forward sweep loads them). Updates of one element then
+/// add in another order: the gradient may change in the last bits, never more.
 fn order_element_updates(b: &mut Block) {
     for s in b.iter_mut() {
         for c in visit::children_mut(s) {
@@ -116,6 +116,25 @@ fn order_element_updates(b: &mut Block) {
     if !sink.iter().any(|s| *s) {
         return;
     }
+    // Where each variable is assigned in this block (before it: defined outside, first).
+    let mut defined_at: HashMap<VarId, usize> = HashMap::new();
+    for (k, s) in b.iter().enumerate() {
+        if let Stmt::Assign { target, .. } = s {
+            defined_at.entry(*target).or_insert(k + 1);
+        }
+    }
+    let position = |s: &Stmt| match s {
+        Stmt::Accumulate { place, .. } => place
+            .path
+            .iter()
+            .filter_map(|p| match p {
+                Proj::Index(Atom::Var(v)) => Some(defined_at.get(v).copied().unwrap_or(0)),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0),
+        _ => 0,
+    };
     let mut kept = Vec::with_capacity(b.len());
     let mut sunk = Vec::new();
     for (s, down) in std::mem::take(b).into_iter().zip(sink) {
@@ -125,7 +144,7 @@ fn order_element_updates(b: &mut Block) {
             kept.push(s);
         }
     }
-    sunk.reverse();
+    sunk.sort_by_key(|s| position(s));
     kept.extend(sunk);
     *b = kept;
 }
