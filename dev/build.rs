@@ -19,9 +19,9 @@ fn main() {
 mod {m} {{
     use grad::derive_gradient;
 
-    /// A parameter named `{n}` (beside `x`, whose companions name things after it).
-    #[derive_gradient(wrt(x, {n}))]
-
+    /// A parameter named `{n}` (beside `x`, whose companions name things after it); its
+    /// loop runs in chunks (`parallel`), whose closures bind names too.
+    #[derive_gradient(parallel, wrt(x, {n}))]
     pub fn as_param(x: f64, {n}: f64, v: &[f64]) -> f64 {{
         let mut s = x * {n};
         for i in 0..v.len() {{

@@ -217,6 +217,29 @@ def print_others(groups):
         print()
 
 
+def print_parallel(groups):
+    rows = sorted(
+        (gid for gid in groups if gid.startswith("parallel_N")),
+        key=lambda g: int(g.split("_N")[1].split("_")[0]),
+    )
+    if not rows:
+        return
+    print("`parallel` (benches/parallel.rs): the ReLU loss gradient on 1 and 2 threads, medians of one run\n")
+    print("| (N, d) | primal | hand-written, 1 thread | generated, 1 thread | `parallel`, 1 thread | `parallel`, 2 threads | 2 threads / 1 thread | `parallel` 2 threads / hand-written |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for gid in rows:
+        fns = groups[gid]
+        n, d = gid.split("_N")[1].split("_d")
+        cell = lambda k: fmt_time(fns[k]) if k in fns else "-"
+        print(
+            f"| ({n}, {d}) | {cell('primal')} | {cell('hand_fused_into')} | {cell('generated_grad_into')} | "
+            f"{cell('parallel_grad_into_T1')} | {cell('parallel_grad_into_T2')} | "
+            f"{ratio(fns, 'parallel_grad_into_T2', 'parallel_grad_into_T1')} | "
+            f"{ratio(fns, 'parallel_grad_into_T2', 'hand_fused_into')} |"
+        )
+    print()
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     root = args[0] if args else os.path.join(
@@ -227,6 +250,7 @@ def main():
     print_small(groups)
     print_relu_summary(groups)
     print_others(groups)
+    print_parallel(groups)
     if "--details" in sys.argv:
         print_relu(groups)
         print_jacobian(groups)

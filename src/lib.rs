@@ -47,6 +47,11 @@
 //!   `x.dot(&y)`, `x.norm()`) are compile errors that show the loop to write instead. See
 //!   "nalgebra" in the README. Without the feature such a parameter is rustc's error that
 //!   the type "is not `Differentiable`", with a note naming the feature.
+//! - `parallel` (off by default, brings rayon): companions of
+//!   `#[derive_gradient(parallel)]` functions run their loops over samples in fixed chunks
+//!   on rayon's threads, with the same result on any number of threads
+//!   ([`runtime::parallel`]). Without the feature such a companion is a compile error naming
+//!   the feature. See "Past one core" in the README.
 
 pub use grad_macro::{custom_gradient, derive_gradient, Differentiable};
 

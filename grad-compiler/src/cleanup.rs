@@ -2,7 +2,7 @@
 
 use crate::ir::*;
 use crate::visit::{self, Deep};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Removes assignments of pure operations to variables nothing reads (flags a desugaring
 /// made but no guard needed, values of expression statements), until none is left.
@@ -221,7 +221,9 @@ fn insert_before_first_use(b: Block, inits: Vec<Init>) -> Block {
 /// When every use of `v` in `s` is inside one of its blocks, that block's index: the init
 /// goes down into it. Into a loop only for derivatives: every use inside one iteration means
 /// the iteration starts from zero (a derivative carried across iterations is also used
-/// outside the loop, where the value it belongs to is made).
+/// outside the loop, where the value it belongs to is made); and into a chunked loop, whose
+/// body (a sum-reduction's) carries nothing across iterations but its sums, and must write
+/// nothing declared outside it.
 fn holding_child(s: &Stmt, v: VarId, derivative: bool) -> Option<usize> {
     let own = matches!(
         s,
@@ -230,7 +232,15 @@ fn holding_child(s: &Stmt, v: VarId, derivative: bool) -> Option<usize> {
         let e = visit::effects(s);
         e.reads.contains(&v) || e.writes.iter().any(|w| w.var == v)
     };
-    let into_loop = !matches!(s, Stmt::For { .. } | Stmt::While { .. }) || derivative;
+    let into_loop = !matches!(s, Stmt::For { .. } | Stmt::While { .. })
+        || derivative
+        || matches!(
+            s,
+            Stmt::For {
+                chunked: Some(_),
+                ..
+            }
+        );
     if own || !into_loop {
         return None;
     }
@@ -282,5 +292,49 @@ pub fn freeze_conditions(f: &mut Function) {
         }
         out.push(s);
         out
+    });
+}
+
+/// Runs a chunked loop as a plain one where its body writes a variable that is also used
+/// outside it (which a chunk, a closure on another thread, cannot write): the chunks need
+/// every variable but the sums to be the body's own. The transforms make chunked bodies that
+/// way and the passes keep them so; this is the check that the generated closure compiles.
+pub fn settle_chunks(f: &mut Function) {
+    let mut everywhere = vec![0usize; f.vars.len()];
+    let count = |b: &Block, n: &mut Vec<usize>| {
+        visit::walk(b, &mut |s| {
+            let e = visit::effects(s);
+            for v in e.reads.iter().chain(e.writes.iter().map(|w| &w.var)) {
+                n[v.index()] += 1;
+            }
+        })
+    };
+    count(&f.body, &mut everywhere);
+    for p in &f.params {
+        everywhere[p.var.index()] += 1;
+    }
+    for v in &f.returns {
+        everywhere[v.index()] += 1;
+    }
+    visit::walk_mut(&mut f.body, &mut |s| {
+        if let Stmt::For {
+            body,
+            chunked: chunked @ Some(_),
+            ..
+        } = s
+        {
+            let sums: HashSet<VarId> = chunked
+                .iter()
+                .flat_map(|c| c.sums.iter().map(|(v, _)| *v))
+                .collect();
+            let mut inside = vec![0usize; everywhere.len()];
+            count(body, &mut inside);
+            let escapes = visit::block_writes(body)
+                .into_iter()
+                .any(|v| !sums.contains(&v) && everywhere[v.index()] > inside[v.index()]);
+            if escapes {
+                *chunked = None;
+            }
+        }
     });
 }

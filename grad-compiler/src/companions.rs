@@ -127,7 +127,7 @@ pub fn call_for_value(f: &mut Function, body: &mut Block, callee: Callee, args: 
 }
 
 /// `f_pullback`.
-pub fn pullback(l: &Lowered, reassociate: bool) -> Companion {
+pub fn pullback(l: &Lowered, sums: reverse::Sums) -> Companion {
     let floats = float_params(l);
     let mut base = l.func.clone();
     let result = base.returns[0];
@@ -157,7 +157,7 @@ pub fn pullback(l: &Lowered, reassociate: bool) -> Companion {
         wrt: floats.clone(),
         buffers,
         zeroed: false,
-        reassociate,
+        sums,
     };
     let r = reverse::reverse(&base, &plan);
     let mut f = r.func;
@@ -187,7 +187,7 @@ pub fn pullback(l: &Lowered, reassociate: bool) -> Companion {
 }
 
 /// `f_grad_into` for the parameters `wrt`.
-pub fn grad_into(l: &Lowered, wrt: &[VarId], reassociate: bool) -> Companion {
+pub fn grad_into(l: &Lowered, wrt: &[VarId], sums: reverse::Sums) -> Companion {
     let pullback_name = companion_callee(l, "pullback");
     let floats = float_params(l);
     let mut base = l.func.clone();
@@ -205,7 +205,7 @@ pub fn grad_into(l: &Lowered, wrt: &[VarId], reassociate: bool) -> Companion {
         wrt: wrt.to_vec(),
         buffers,
         zeroed: true,
-        reassociate,
+        sums,
     };
     let r = reverse::reverse(&base, &plan);
     let via_pullback = wrt == floats.as_slice() && r.claimed.is_empty();
@@ -473,4 +473,5 @@ fn finish(f: &mut Function) {
     crate::cleanup::remove_dead_assignments(f);
     crate::cleanup::insert_zero_inits(f);
     crate::tidy::tidy(f);
+    crate::cleanup::settle_chunks(f);
 }

@@ -229,11 +229,11 @@ fn generate(
     };
     let fname = &src.sig.ident;
     let r = cx.result();
-    let reassociate = !options.strict;
+    let sums = crate::reverse::Sums::of(options);
     let scalar = l.sig.result.kind == ResultKind::Scalar;
     let mut out = TokenStream::new();
 
-    let pb = companions::pullback(l, reassociate);
+    let pb = companions::pullback(l, sums);
     for e in &pb.errors {
         diag.error(fname.span(), e.clone());
     }
@@ -250,7 +250,7 @@ fn generate(
     ));
     let mut gi = None;
     if scalar {
-        let into = companions::grad_into(l, &cx.wrt, reassociate);
+        let into = companions::grad_into(l, &cx.wrt, sums);
         for e in &into.errors {
             diag.error(fname.span(), e.clone());
         }
@@ -387,11 +387,11 @@ fn stubs(options: &Options, src: &FnSource) -> TokenStream {
             krate: &cx.krate,
         })
     };
-    let pb = companions::pullback(&l, true);
+    let pb = companions::pullback(&l, crate::reverse::Sums::Reassociated);
     out.extend(stub(&pb, r.clone()));
     out.extend(stub(&companions::pushforward(&l), quote!((#r, #r))));
     if l.sig.result.kind == ResultKind::Scalar {
-        let gi = companions::grad_into(&l, &cx.wrt, true);
+        let gi = companions::grad_into(&l, &cx.wrt, crate::reverse::Sums::Reassociated);
         out.extend(stub(&gi, r.clone()));
         let g = cx.gradient_type();
         out.extend(stub(&wrappers::grad(&cx, &gi), quote!((#r, #g))));

@@ -220,14 +220,34 @@ impl Forward {
                 hi,
                 rev,
                 body,
+                chunked,
             } => {
                 let body = self.block(body);
+                // A chunked loop's sums carry tangents that are sums too.
+                let chunked = chunked.as_ref().map(|c| {
+                    let mut c = c.clone();
+                    for (v, part) in c.sums.clone() {
+                        if self.is_active(v) {
+                            let tv = self.tan[&v];
+                            let ty = self.f.ty(tv).clone();
+                            let tp = self.f.add_var(
+                                Binder::Tangent.name(""),
+                                ty,
+                                span(),
+                                Origin::Made(Binder::Tangent, Some(part)),
+                            );
+                            c.sums.push((tv, tp));
+                        }
+                    }
+                    c
+                });
                 out.push(Stmt::For {
                     var: *var,
                     lo: lo.clone(),
                     hi: hi.clone(),
                     rev: *rev,
                     body,
+                    chunked,
                 });
             }
             Stmt::While {

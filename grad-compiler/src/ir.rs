@@ -374,13 +374,15 @@ pub enum Stmt {
     },
     /// `if cond { then } else { els }`.
     If { cond: Atom, then: Block, els: Block },
-    /// `for var in lo..hi { body }` (in reverse order when `rev`).
+    /// `for var in lo..hi { body }` (in reverse order when `rev`); in fixed chunks, possibly
+    /// on several threads, when `chunked`.
     For {
         var: VarId,
         lo: Atom,
         hi: Atom,
         rev: bool,
         body: Block,
+        chunked: Option<Box<Chunked>>,
     },
     /// `loop { cond_block; if !cond { break } body }`.
     While {
@@ -404,6 +406,21 @@ pub enum Sweep {
     Call { target: Option<VarId>, call: Call },
     /// A vector kernel of the runtime.
     Kernel(Kernel),
+}
+
+/// A `for` loop whose iterations only add into some variables (a sum over samples), run in
+/// fixed chunks of its range, possibly on several threads (`#[derive_gradient(parallel)]`).
+/// Each chunk runs `for var in start..end { body }` with every sum starting at zero, into
+/// its own copies; then, in chunk order, each sum gets its chunk's part added (`sum +=
+/// part`). The chunks depend only on the range, so the result is the same on any number
+/// of threads.
+#[derive(Clone, Debug)]
+pub struct Chunked {
+    /// The chunk's first index and its end.
+    pub start: VarId,
+    pub end: VarId,
+    /// Each variable the body adds into, and the variable holding a chunk's part of it.
+    pub sums: Vec<(VarId, VarId)>,
 }
 
 /// A contiguous run of a sequence: `place[off + lo .. off + hi]`, as the kernels take it.

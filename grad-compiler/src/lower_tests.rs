@@ -99,6 +99,6 @@ fn show_companion_ir() {
         is_method: false,
     };
     let l = lower(&source).unwrap();
-    let pb = crate::companions::pullback(&l, true);
+    let pb = crate::companions::pullback(&l, crate::reverse::Sums::Reassociated);
     println!("{}", pretty::function(&pb.func));
 }

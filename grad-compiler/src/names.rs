@@ -79,6 +79,12 @@ binders! {
     Scratch => "scratch_",
     /// The unit seed of a fused loop's per-iteration reverse sweep.
     UnitSeed => "unit",
+    /// The first index of a chunk of a loop run in chunks (`parallel`).
+    ChunkStart => "start",
+    /// The end of a chunk.
+    ChunkEnd => "end",
+    /// A chunk's part of a sum: `part_x`.
+    Part => "part_",
     /// The Jacobian or Hessian being filled by a wrapper companion.
     Matrix => "matrix",
     /// A row or column counter of a wrapper companion.

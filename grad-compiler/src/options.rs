@@ -6,6 +6,7 @@
 //! #[derive_gradient(layout = "denominator")]
 //! #[derive_gradient(strict)]
 //! #[derive_gradient(hessian)]
+//! #[derive_gradient(parallel)]
 //! #[derive_gradient(crate = "my_reexport::grad")]
 //! ```
 
@@ -37,6 +38,8 @@ pub struct Options {
     pub strict: bool,
     /// `hessian`: also the second-order companions.
     pub hessian: bool,
+    /// `parallel`: sum-reduction loops over samples run in chunks on several threads.
+    pub parallel: bool,
 }
 
 impl Default for Options {
@@ -47,12 +50,14 @@ impl Default for Options {
             krate: syn::parse_quote!(::grad),
             strict: false,
             hessian: false,
+            parallel: false,
         }
     }
 }
 
-const KNOWN: &str =
-    "the options are `wrt(..)`, `layout = \"..\"`, `strict`, `hessian` and `crate = \"..\"`";
+const KNOWN: &str = "the options are `wrt(..)`, `layout = \"..\"`, `strict`, `hessian`, `parallel` and `crate = \"..\"`";
+
+const STRICT_PARALLEL: &str = "`parallel` adds the samples' sums in chunks, so the value is not exactly the function's as `strict` asks: choose one";
 
 /// Parses the options; every malformed one is an error in `diag` (the rest still apply).
 pub fn parse(attr: proc_macro2::TokenStream, diag: &mut Diagnostics) -> Options {
@@ -111,8 +116,11 @@ fn option(input: ParseStream, options: &mut Options) -> syn::Result<()> {
                 )),
             };
         }
+        "strict" if options.parallel => return Err(syn::Error::new(key.span(), STRICT_PARALLEL)),
         "strict" => options.strict = true,
         "hessian" => options.hessian = true,
+        "parallel" if options.strict => return Err(syn::Error::new(key.span(), STRICT_PARALLEL)),
+        "parallel" => options.parallel = true,
         "crate" => {
             input.parse::<Token![=]>()?;
             let value: LitStr = input.parse()?;

@@ -135,9 +135,25 @@ pub fn effects(s: &Stmt) -> Effects {
             e.write_place(place);
         }
         Stmt::If { cond, .. } => e.atom(cond),
-        Stmt::For { var, lo, hi, .. } => {
+        Stmt::For {
+            var,
+            lo,
+            hi,
+            chunked,
+            ..
+        } => {
             e.atoms([lo, hi]);
             e.write_var(*var);
+            if let Some(c) = chunked {
+                e.write_var(c.start);
+                e.write_var(c.end);
+                for (v, part) in &c.sums {
+                    // `v += part` after the chunks.
+                    e.write_var(*part);
+                    e.read_place(&Place::var(*v));
+                    e.write_place(&Place::var(*v));
+                }
+            }
         }
         Stmt::While { cond, .. } => e.atom(cond),
         Stmt::Sweep(sweep) => match sweep {
@@ -430,10 +446,24 @@ pub fn operands_mut(s: &mut Stmt, f: &mut impl FnMut(Operand)) {
             f(Operand::Atom(value));
         }
         Stmt::If { cond, .. } | Stmt::While { cond, .. } => f(Operand::Atom(cond)),
-        Stmt::For { var, lo, hi, .. } => {
+        Stmt::For {
+            var,
+            lo,
+            hi,
+            chunked,
+            ..
+        } => {
             f(Operand::Var(var));
             f(Operand::Atom(lo));
             f(Operand::Atom(hi));
+            if let Some(c) = chunked {
+                f(Operand::Var(&mut c.start));
+                f(Operand::Var(&mut c.end));
+                for (v, part) in &mut c.sums {
+                    f(Operand::Var(v));
+                    f(Operand::Var(part));
+                }
+            }
         }
         Stmt::Sweep(sw) => match sw {
             Sweep::Push { stack, value } => {

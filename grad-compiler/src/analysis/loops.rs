@@ -123,6 +123,7 @@ pub fn dot_product(f: &Function, s: &Stmt) -> Option<DotProduct> {
         hi,
         rev: _,
         body,
+        ..
     } = s
     else {
         return None;

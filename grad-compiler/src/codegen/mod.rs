@@ -234,8 +234,13 @@ impl<'a> Printer<'a> {
             Stmt::Assign { target, op, .. } if layout.folded.contains(target) => {
                 defs.insert(*target, op);
             }
-            Stmt::For { var, .. } => {
+            Stmt::For { var, chunked, .. } => {
                 loop_vars.insert(*var);
+                if let Some(c) = chunked {
+                    // Bound by the loop itself: the chunk's bounds and parts.
+                    loop_vars.extend([c.start, c.end]);
+                    loop_vars.extend(c.sums.iter().map(|(_, part)| *part));
+                }
             }
             _ => {}
         });
@@ -841,15 +846,16 @@ impl<'a> Printer<'a> {
                 hi,
                 rev,
                 body,
+                chunked,
             } => {
                 let v = self.ident(*var);
                 let lo = self.atom(lo, false).at(Prec::Add);
                 let hi = self.atom(hi, false).at(Prec::Add);
                 let b = self.block(body);
-                if *rev {
-                    quote!(for #v in (#lo..#hi).rev() { #b })
-                } else {
-                    quote!(for #v in #lo..#hi { #b })
+                match chunked {
+                    None if *rev => quote!(for #v in (#lo..#hi).rev() { #b }),
+                    None => quote!(for #v in #lo..#hi { #b }),
+                    Some(c) => self.chunked_for(c, quote!(#v), *rev, lo, hi, b),
                 }
             }
             Stmt::While {
@@ -893,6 +899,69 @@ impl<'a> Printer<'a> {
                 }
                 Sweep::Kernel(kern) => self.kernel(kern, k),
             },
+        }
+    }
+
+    /// A chunked loop (`#[derive_gradient(parallel)]`): each chunk runs in a closure with
+    /// its own sums started at zero (under the SIMD dispatch: it may run on another
+    /// thread) and returns them; the parts add up in chunk order.
+    fn chunked_for(
+        &self,
+        c: &Chunked,
+        var: TokenStream,
+        rev: bool,
+        lo: TokenStream,
+        hi: TokenStream,
+        body: TokenStream,
+    ) -> TokenStream {
+        let k = self.krate;
+        let start = self.ident(c.start);
+        let end = self.ident(c.end);
+        let range = if rev {
+            quote!((#start..#end).rev())
+        } else {
+            quote!(#start..#end)
+        };
+        let mut zeros = TokenStream::new();
+        let mut sums = Vec::new();
+        let mut parts = Vec::new();
+        let mut adds = TokenStream::new();
+        for (v, part) in &c.sums {
+            let id = self.ident(*v);
+            let part_id = self.ident(*part);
+            let ty = self.f.ty(*v).deref();
+            let zero = match self.zero_of_type(&ty) {
+                Some(z) => z.tokens,
+                None => quote!(#k::runtime::zero_like(&#id)),
+            };
+            zeros.extend(quote!(let mut #id = #zero;));
+            if matches!(ty, Ty::Float | Ty::Int) {
+                adds.extend(quote!(#id += #part_id;));
+            } else {
+                let one = self.float(1.0, false).tokens;
+                adds.extend(
+                    quote!(#k::runtime::Differentiable::add_scaled(&mut #id, #one, &#part_id);),
+                );
+            }
+            sums.push(id);
+            parts.push(part_id);
+        }
+        let (sums, parts) = if sums.len() == 1 {
+            (sums[0].to_token_stream(), parts[0].to_token_stream())
+        } else {
+            (quote!((#(#sums),*)), quote!((#(#parts),*)))
+        };
+        quote! {
+            for #parts in #k::runtime::parallel::chunks::<#k::runtime::parallel::Threads, _, _>(#lo, #hi, |#start, #end| {
+                // A chunk runs on a thread of its own: the SIMD dispatch again.
+                #k::runtime::simd::with_best_simd(#[inline(always)] || {
+                    #zeros
+                    for #var in #range { #body }
+                    #sums
+                })
+            }) {
+                #adds
+            }
         }
     }
 

@@ -557,6 +557,7 @@ impl Lowerer {
             hi: s.len.clone(),
             rev: false,
             body: block,
+            chunked: None,
         });
         Ok(())
     }
@@ -742,6 +743,7 @@ impl Lowerer {
             hi: s.len.clone(),
             rev: false,
             body: block,
+            chunked: None,
         });
         Ok(Val::Atom(Atom::Var(v)))
     }
@@ -782,6 +784,7 @@ impl Lowerer {
                 hi,
                 rev,
                 body,
+                chunked: None,
             });
             return Ok(Val::Unit);
         }
@@ -821,6 +824,7 @@ impl Lowerer {
                     hi: s.len.clone(),
                     rev: false,
                     body,
+                    chunked: None,
                 });
             }
             Some(run) => {

@@ -31,8 +31,33 @@ pub struct Plan {
     /// Whether those buffers hold zeros at the start (a gradient), so that a fused loop may
     /// accumulate into them directly; else they hold values to add to (a pullback).
     pub zeroed: bool,
-    /// Whether sums may be reassociated (dot products by the runtime's kernel).
-    pub reassociate: bool,
+    /// How sums may be added up.
+    pub sums: Sums,
+}
+
+/// How a companion may add up the sums of the function it differentiates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sums {
+    /// In the order written (`strict`): the companions' value is exactly the function's.
+    AsWritten,
+    /// Reassociated where it pays: dot products by the runtime's kernels (the default).
+    Reassociated,
+    /// Reassociated, and each fused loop over samples in chunks on several threads
+    /// (`parallel`).
+    Parallel,
+}
+
+impl Sums {
+    /// What the options ask for.
+    pub fn of(options: &crate::options::Options) -> Sums {
+        if options.strict {
+            Sums::AsWritten
+        } else if options.parallel {
+            Sums::Parallel
+        } else {
+            Sums::Reassociated
+        }
+    }
 }
 
 /// The result of the transform.
@@ -450,6 +475,7 @@ impl<'a> Reverse<'a> {
             hi,
             rev,
             body,
+            ..
         } = s
         else {
             unreachable!("a for loop")
@@ -491,6 +517,7 @@ impl<'a> Reverse<'a> {
             hi: hi.clone(),
             rev: *rev,
             body: fb,
+            chunked: None,
         }];
         let rev_loop = if rb.is_empty() {
             Vec::new()
@@ -501,6 +528,7 @@ impl<'a> Reverse<'a> {
                 hi: hi.clone(),
                 rev: !*rev,
                 body: rb,
+                chunked: None,
             }]
         };
         (fwd, rev_loop)
@@ -578,6 +606,7 @@ impl<'a> Reverse<'a> {
             hi: Atom::Var(trips),
             rev: false,
             body: rb,
+            chunked: None,
         });
         (fwd, rev)
     }

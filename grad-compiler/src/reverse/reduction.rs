@@ -33,6 +33,7 @@ impl<'a> Reverse<'a> {
             hi,
             rev,
             body,
+            ..
         } = s
         else {
             unreachable!("a for loop")
@@ -54,7 +55,7 @@ impl<'a> Reverse<'a> {
             .collect();
 
         let rev_part = if let Some(dot) =
-            loops::dot_product(self.orig, s).filter(|_| self.plan.reassociate)
+            loops::dot_product(self.orig, s).filter(|_| self.plan.sums != super::Sums::AsWritten)
         {
             let (f, r) = self.dot(&dot);
             fwd.extend(f);
@@ -62,7 +63,7 @@ impl<'a> Reverse<'a> {
         } else if self.nesting == 0 && active_accs.len() == 1 && self.redirect_write.is_empty() {
             match self.partial_buffers(s, body, active_accs[0]) {
                 Some(buffers) => {
-                    let (f, r) = self.fused(s, active_accs[0], buffers);
+                    let (f, r) = self.fused(s, accs, active_accs[0], buffers);
                     fwd.extend(f);
                     r
                 }
@@ -88,6 +89,7 @@ impl<'a> Reverse<'a> {
             hi,
             rev,
             body,
+            ..
         } = s
         else {
             unreachable!("a for loop")
@@ -126,6 +128,7 @@ impl<'a> Reverse<'a> {
             hi: hi.clone(),
             rev: *rev,
             body: b,
+            chunked: None,
         }]
     }
 
@@ -134,6 +137,7 @@ impl<'a> Reverse<'a> {
     fn fused(
         &mut self,
         s: &'a Stmt,
+        accs: &[VarId],
         acc: VarId,
         buffers: Vec<(VarId, VarId, bool)>,
     ) -> (Block, Block) {
@@ -143,6 +147,7 @@ impl<'a> Reverse<'a> {
             hi,
             rev,
             body,
+            ..
         } = s
         else {
             unreachable!("a for loop")
@@ -169,6 +174,7 @@ impl<'a> Reverse<'a> {
         // Within an iteration the reverse follows the forward at once: nothing of an
         // earlier iteration needs keeping.
         let before = self.defined.clone();
+        let first_new = self.f.vars.len();
         self.nesting += 1;
         let (fb, rb) = self.block(body);
         self.nesting -= 1;
@@ -182,12 +188,24 @@ impl<'a> Reverse<'a> {
         }
         let mut b = fb;
         b.extend(rb);
+        let mut sums: Vec<VarId> = accs.to_vec();
+        sums.extend(buffers.iter().map(|(_, buf, _)| *buf));
+        // The loop's own locals (the classification allows no others) and their adjoints.
+        let mut own: HashSet<VarId> = visit::block_writes(body).into_iter().collect();
+        own.extend(own.clone().iter().filter_map(|v| self.adj.get(v)));
+        let shared: Vec<VarId> = buffers.iter().map(|(_, buf, _)| *buf).collect();
+        let chunked = (self.plan.sums == super::Sums::Parallel
+            && buffers.iter().all(|(_, _, reuse)| !reuse)
+            && chunk_local(&b, &sums, &own, first_new)
+            && !per_sample(&b, *var, &shared))
+        .then(|| self.chunked(&sums));
         fwd.push(Stmt::For {
             var: *var,
             lo: lo.clone(),
             hi: hi.clone(),
             rev: *rev,
             body: b,
+            chunked,
         });
         let scale = self.adj_read(acc);
         let mut revb = Vec::new();
@@ -219,6 +237,20 @@ impl<'a> Reverse<'a> {
         (fwd, revb)
     }
 
+    /// The chunk variables of a loop over the sums `sums` run in chunks.
+    fn chunked(&mut self, sums: &[VarId]) -> Box<Chunked> {
+        let start = self.made(Binder::ChunkStart, None, Ty::Int);
+        let end = self.made(Binder::ChunkEnd, None, Ty::Int);
+        let sums = sums
+            .iter()
+            .map(|&v| {
+                let ty = self.f.ty(v).clone();
+                (v, self.made(Binder::Part, Some(v), ty))
+            })
+            .collect();
+        Box::new(Chunked { start, end, sums })
+    }
+
     /// The partial buffer of each active variable the body reads from outside: a new local,
     /// or the caller's zeroed gradient buffer itself (`true`) when nothing else touches it.
     /// `None` when a buffer would need an allocation per call that the re-run avoids.
@@ -239,8 +271,10 @@ impl<'a> Reverse<'a> {
         let mut out = Vec::new();
         for v in free {
             let ty = self.f.ty(v).clone();
+            // Chunks sum into buffers of their own.
             let reusable = self.plan.buffers.contains_key(&v)
                 && self.plan.zeroed
+                && self.plan.sums != super::Sums::Parallel
                 && !self.claimed.contains(&v)
                 && !read_outside(&self.orig.body, s, v);
             if reusable {
@@ -250,7 +284,7 @@ impl<'a> Reverse<'a> {
             }
             match ty {
                 Ty::Float | Ty::Seq(SeqKind::Array(_), _) => {}
-                _ if self.plan.zeroed => return None,
+                _ if self.plan.zeroed && self.plan.sums != super::Sums::Parallel => return None,
                 _ => {}
             }
             let buf = self.made(Binder::Partial, Some(v), ty.derivative());
@@ -363,6 +397,94 @@ fn read_outside(whole: &Block, lp: &Stmt, v: VarId) -> bool {
     }
     walk_skip(whole, lp, v, &mut found);
     found
+}
+
+/// Whether a fused loop body `b` can run in chunks on several threads: it keeps no stack,
+/// and writes nothing but the sums, the loop's `own` locals and the variables made for it
+/// (from `first_new` on).
+fn chunk_local(b: &Block, sums: &[VarId], own: &HashSet<VarId>, first_new: usize) -> bool {
+    let mut ok = true;
+    visit::walk(b, &mut |s| {
+        if matches!(s, Stmt::Sweep(Sweep::Push { .. } | Sweep::Pop { .. })) {
+            ok = false;
+        }
+        for w in visit::effects(s).writes {
+            ok &= sums.contains(&w.var) || own.contains(&w.var) || w.var.index() >= first_new;
+        }
+    });
+    ok
+}
+
+/// Whether the body writes one of the partial buffers `bufs` at a place that depends on
+/// the loop variable `var` (the gradient of per-sample data, `partial_x[i]`): each chunk
+/// would then need a buffer as large as the data, so such a loop runs on one thread.
+fn per_sample(b: &Block, var: VarId, bufs: &[VarId]) -> bool {
+    let mut dep: HashSet<VarId> = HashSet::from([var]);
+    loop {
+        let before = dep.len();
+        visit::walk(b, &mut |s| {
+            if let Stmt::Assign { target, op, .. } = s {
+                if visit::op_reads(op).iter().any(|v| dep.contains(v)) {
+                    dep.insert(*target);
+                }
+            }
+        });
+        if dep.len() == before {
+            break;
+        }
+    }
+    let mut found = false;
+    visit::walk(b, &mut |s| {
+        let mut at: Vec<&Atom> = Vec::new();
+        match s {
+            Stmt::Store { place: p, .. } | Stmt::Accumulate { place: p, .. } => {
+                buffer_indices(p, [], bufs, &mut at)
+            }
+            Stmt::Sweep(Sweep::Kernel(k)) => match k {
+                Kernel::Axpy { y, .. } => buffer_indices(&y.place, [&y.start], bufs, &mut at),
+                Kernel::Dot { acc: y, .. }
+                | Kernel::AxpyAll { y, .. }
+                | Kernel::ScaleAll { y, .. }
+                | Kernel::ZeroAll { y } => buffer_indices(y, [], bufs, &mut at),
+                Kernel::SumAll { .. } => {}
+            },
+            Stmt::Sweep(Sweep::Call { call, .. }) => {
+                for a in &call.args {
+                    match a {
+                        Arg::MutRef(p) => buffer_indices(p, [], bufs, &mut at),
+                        Arg::MutView(p, lo, hi) => {
+                            buffer_indices(p, lo.iter().chain(hi), bufs, &mut at)
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+        found |= at
+            .iter()
+            .any(|a| matches!(a, Atom::Var(v) if dep.contains(v)));
+    });
+    found
+}
+
+/// When `p` is in one of the buffers `bufs`: its indices, and `more` (a written run's
+/// bounds), go into `at`.
+fn buffer_indices<'a>(
+    p: &'a Place,
+    more: impl IntoIterator<Item = &'a Atom>,
+    bufs: &[VarId],
+    at: &mut Vec<&'a Atom>,
+) {
+    if !bufs.contains(&p.root) {
+        return;
+    }
+    for proj in &p.path {
+        if let Proj::Index(a) = proj {
+            at.push(a);
+        }
+    }
+    at.extend(more);
 }
 
 /// A loop body's forward sweep without the accumulator updates.

@@ -152,7 +152,7 @@ fn wrt(options: &Options, l: &Lowered) -> Result<Vec<VarId>, String> {
 
 /// Builds the companions in `expand`'s order.
 fn companions_of(c: &mut Compiled, src: &FnSource) {
-    let reassociate = !c.options.strict;
+    let sums = crate::reverse::Sums::of(&c.options);
     let l = &c.lowered;
     let cx = Ctx {
         options: &c.options,
@@ -162,11 +162,11 @@ fn companions_of(c: &mut Compiled, src: &FnSource) {
         wrt: c.wrt.clone(),
     };
     let mut out: Vec<Companion> = Vec::new();
-    let pb = companions::pullback(l, reassociate);
+    let pb = companions::pullback(l, sums);
     let pf = companions::pushforward(l);
     let mut second = Vec::new();
     if c.scalar {
-        let gi = companions::grad_into(l, &c.wrt, reassociate);
+        let gi = companions::grad_into(l, &c.wrt, sums);
         let grad = wrappers::grad(&cx, &gi);
         if c.options.hessian {
             second = second_order(&cx, &pb, &gi);

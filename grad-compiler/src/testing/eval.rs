@@ -669,7 +669,16 @@ impl Machine<'_> {
                 hi,
                 rev,
                 body,
+                chunked: None,
             } => self.for_loop(fr, *var, lo, hi, *rev, body)?,
+            Stmt::For {
+                var,
+                lo,
+                hi,
+                rev,
+                body,
+                chunked: Some(c),
+            } => self.chunked_loop(fr, *var, (lo, hi), *rev, body, c)?,
             Stmt::While {
                 cond_block,
                 cond,
@@ -707,6 +716,59 @@ impl Machine<'_> {
             let i = if rev { hi - 1 - k } else { lo + k };
             fr.set(var, Value::Int(i))?;
             self.block(fr, body)?;
+        }
+        Ok(())
+    }
+
+    /// A loop run in chunks, as `grad_runtime::parallel::chunks` runs it: each chunk from
+    /// zeroed sums, then each sum gets the chunks' parts added in order.
+    fn chunked_loop(
+        &mut self,
+        fr: &mut Frame,
+        var: VarId,
+        (lo, hi): (&Atom, &Atom),
+        rev: bool,
+        body: &Block,
+        c: &Chunked,
+    ) -> R<()> {
+        self.stats.count("chunked");
+        let (lo, hi) = (fr.int(lo)?.max(0) as usize, fr.int(hi)?.max(0) as usize);
+        let outer: Vec<Value> = c
+            .sums
+            .iter()
+            .map(|(v, _)| fr.get(*v).cloned())
+            .collect::<R<_>>()?;
+        let mut parts = Vec::new();
+        for (start, end) in grad_runtime::parallel::chunk_bounds(lo, hi) {
+            for ((v, _), x) in c.sums.iter().zip(&outer) {
+                fr.set(*v, x.zero_like())?;
+            }
+            fr.set(c.start, Value::Int(start as i64))?;
+            fr.set(c.end, Value::Int(end as i64))?;
+            let bounds = (Atom::Int(start as i64), Atom::Int(end as i64));
+            self.for_loop(fr, var, &bounds.0, &bounds.1, rev, body)?;
+            let part: Vec<Value> = c
+                .sums
+                .iter()
+                .map(|(v, _)| fr.get(*v).cloned())
+                .collect::<R<_>>()?;
+            parts.push(part);
+        }
+        let f32 = fr.f32;
+        let mut sums = outer;
+        for part in parts {
+            for (((_, p), sum), x) in c.sums.iter().zip(&mut sums).zip(part) {
+                fr.set(*p, x.clone())?;
+                // Printed `v += part` for floats and integers, else `add_scaled(v, 1, part)`.
+                match (sum, &x) {
+                    (Value::Float(a), Value::Float(b)) => *a = rnd(f32, *a + *b),
+                    (Value::Int(a), Value::Int(b)) => *a += *b,
+                    (s, _) => add_scaled(f32, s, 1.0, &x)?,
+                }
+            }
+        }
+        for ((v, _), x) in c.sums.iter().zip(sums) {
+            fr.set(*v, x)?;
         }
         Ok(())
     }
@@ -1560,6 +1622,58 @@ mod tests {
         // d/dx = a[1] = 3 added to 0.5; d/da = [0, x, 1] added to 10s.
         assert_eq!(o.buffers[0], Value::Float(3.5));
         assert_eq!(o.buffers[1], Value::floats(&[10.0, 12.0, 11.0]));
+    }
+
+    #[test]
+    fn chunked_loops_sum_their_chunks_in_order() {
+        // n = 3000: six chunks. A loss over samples, its gradient in chunks (`parallel`)
+        // against the same companion in one piece, and against the closed form.
+        let body = "(w: &[f64], b: f64, x: &[f64], n: usize) -> f64 {
+            let mut c = 0.0;
+            let mut m = 0;
+            for i in 0..n {
+                let z = w[0] * x[i] + w[1] + b;
+                c += z * z;
+                m += 1;
+            }
+            c / m as f64
+        }";
+        let one = format!("#[derive_gradient(wrt(w, b))] fn f{body}");
+        let par = format!("#[derive_gradient(parallel, wrt(w, b))] fn f{body}");
+        let n = 3000usize;
+        let xs: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
+        let (w, b) = ([0.5, -0.25], 0.125);
+        let args = || {
+            vec![
+                Value::floats(&w),
+                Value::Float(b),
+                Value::floats(&xs),
+                Value::Int(n as i64),
+                Value::floats(&[0.0, 0.0]),
+                Value::Float(0.0),
+            ]
+        };
+        let grad_of = |src: &str| {
+            let (cs, reg) = compile_library(src).unwrap();
+            let gi = cs[0].companion("grad_into").unwrap();
+            let o = run(gi, args(), &reg).unwrap();
+            (scalar(&o), o.buffers.clone(), o.stats)
+        };
+        let (v1, g1, _) = grad_of(&one);
+        let (vp, gp, stats) = grad_of(&par);
+        assert!(stats.constructs.get("chunked").copied().unwrap_or(0) > 0);
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * (1.0 + a.abs());
+        assert!(close(v1, vp));
+        // d/dw0 = 2/n sum z x, d/dw1 = d/db = 2/n sum z.
+        let z = |i: usize| w[0] * xs[i] + w[1] + b;
+        let dw0 = (0..n).map(|i| 2.0 * z(i) * xs[i]).sum::<f64>() / n as f64;
+        let db = (0..n).map(|i| 2.0 * z(i)).sum::<f64>() / n as f64;
+        for g in [&g1, &gp] {
+            let Value::Seq(gw) = &g[0] else { panic!() };
+            assert!(close(gw[0].as_f64().unwrap(), dw0));
+            assert!(close(gw[1].as_f64().unwrap(), db));
+            assert!(close(g[1].as_f64().unwrap(), db));
+        }
     }
 
     #[test]

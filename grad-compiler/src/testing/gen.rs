@@ -17,7 +17,7 @@
 //! `fold`, `rev`, `skip`, `take`, `step_by`, `windows`, `chunks`, `collect`); closures bound
 //! with `let` and called; tuples, `.0` and tuple patterns; calls of the helpers (results
 //! `f64`, `[f64; 2]`, `(f64, f64)`; arguments by value, `&v`, `&v[1..]`); float-dependent
-//! indices (`(x.abs() * 2.0) as usize % n`); the options `wrt(..)`, `strict`, `hessian`.
+//! indices (`(x.abs() * 2.0) as usize % n`); the options `wrt(..)`, `strict`, `parallel`, `hessian`.
 //! Some identifiers are the names the generated code uses ([`Binder::example`], `t1`,
 //! `adj_x0`), so name capture shows.
 //!
@@ -1679,6 +1679,8 @@ fn main_attr(rng: &mut Rng, names: &[String], hessian: bool) -> String {
     }
     if rng.chance(0.15) {
         parts.push("strict".into());
+    } else if rng.chance(0.2) {
+        parts.push("parallel".into());
     }
     parts.join(", ")
 }

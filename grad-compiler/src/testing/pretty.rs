@@ -179,14 +179,32 @@ fn stmt(f: &Function, s: &Stmt, depth: usize, out: &mut String) {
             hi,
             rev,
             body,
+            chunked,
         } => {
+            let chunks = match chunked {
+                Some(c) => {
+                    let sums: Vec<String> = c
+                        .sums
+                        .iter()
+                        .map(|(s, p)| format!("{} += {}", var(f, *s), var(f, *p)))
+                        .collect();
+                    format!(
+                        " chunked {}..{} [{}]",
+                        var(f, c.start),
+                        var(f, c.end),
+                        sums.join(", ")
+                    )
+                }
+                None => String::new(),
+            };
             let _ = writeln!(
                 out,
-                "{pad}for {} in {}..{}{} {{",
+                "{pad}for {} in {}..{}{}{} {{",
                 var(f, *v),
                 atom(f, lo),
                 atom(f, hi),
-                if *rev { " rev" } else { "" }
+                if *rev { " rev" } else { "" },
+                chunks
             );
             block(f, body, depth + 1, out);
             let _ = writeln!(out, "{pad}}}");
