@@ -984,3 +984,53 @@ fn returning_if_whose_other_branch_ends_in_a_loop() {
     assert_eq!(m, 3.0);
     assert_eq!(g, vec![1.0 / 3.0; 3]);
 }
+
+/// A sum over samples with two differentiated accumulators (so the reverse sweep re-runs the
+/// loop) around a `while` whose trips overwrite a value `sin`'s partial reads: each trip's
+/// reverse needs its own value. (Found by the random programs: the re-run's reads were noted
+/// after its locals were renamed, the value was not saved and the gradient was wrong.)
+#[test]
+fn rerun_loop_keeps_each_inner_trip_value() {
+    #[derive_gradient]
+    fn f(x: f64, w: f64, b: [f64; 3], n: usize) -> f64 {
+        let mut s1: f64 = 0.0;
+        let mut s6 = x;
+        for i in 0..n {
+            let mut k = 0usize;
+            while k < n {
+                k += 1;
+                let m = -w;
+                s1 -= (m + b[(i + k) % 3]).sin();
+            }
+            s6 -= -w;
+        }
+        s6 + s1
+    }
+    let n = 3;
+    for (x, w, b) in [(0.3, 0.4, [0.1, -0.2, 0.5]), (-1.1, 2.0, [1.5, 0.3, -0.7])] {
+        let (_, (gx, gw, gb)) = f_grad(x, w, b, n);
+        // d/dw = n + sum_{i,k} cos(b[(i+k)%3] - w); d/db[j] = -sum over the trips using b[j].
+        let mut want_w = n as f64;
+        let mut want_b = [0.0; 3];
+        for i in 0..n {
+            for k in 1..=n {
+                let j = (i + k) % 3;
+                want_w += (b[j] - w).cos();
+                want_b[j] -= (b[j] - w).cos();
+            }
+        }
+        assert_close(gx, 1.0, 1e-12, "d/dx");
+        assert_close(gw, want_w, 1e-12, "d/dw");
+        for j in 0..3 {
+            assert_close(gb[j], want_b[j], 1e-12, "d/db");
+        }
+        let p = [x, w, b[0], b[1], b[2]];
+        let g = [gx, gw, gb[0], gb[1], gb[2]];
+        assert_gradient_close(
+            |p: &[f64]| f(p[0], p[1], [p[2], p[3], p[4]], n),
+            &p,
+            &g,
+            Tolerance::default(),
+        );
+    }
+}

@@ -437,3 +437,60 @@ fn mlp_gradient_through_a_copied_bias_and_inner_loops() {
         }
     }
 }
+
+/// A callee taking a nested array, called with a literal whose second row is constant: the
+/// forward mode's tangent of that row is a zero row (it was a bare `0.0`, which did not
+/// compile), and every companion agrees with the closed form.
+#[derive_gradient]
+fn corner_product(q: [[f64; 3]; 2]) -> f64 {
+    q[0][0] * q[1][2]
+}
+
+#[derive_gradient]
+fn through_constant_row(x: f64) -> f64 {
+    corner_product([[x, 1.0, 2.0], [3.0, 4.0, 5.0]])
+        + corner_product([[2.0, 0.0, 0.0], [0.0, 0.0, x * x]])
+}
+
+#[test]
+fn nested_literal_with_a_constant_row() {
+    for x in [0.5, -1.5, 3.0] {
+        let want = 5.0 + 4.0 * x;
+        let (_, g) = through_constant_row_grad(x);
+        let (_, t) = through_constant_row_pushforward(x, 1.0);
+        assert_close(g, want, 1e-14, "d/dx (reverse)");
+        assert_close(t, want, 1e-14, "d/dx (forward)");
+    }
+}
+
+/// A struct built by a literal and its fields read: the field types come from the literal,
+/// so `-r.a` passed straight to a call needs no annotation.
+#[derive(Clone, Debug, grad::Differentiable)]
+struct Pair {
+    a: f64,
+    v: [f64; 2],
+}
+
+#[derive_gradient]
+fn cube(x: f64) -> f64 {
+    x * x * x
+}
+
+#[derive_gradient]
+fn from_fields(x: f64, y: f64) -> f64 {
+    let r = Pair {
+        a: x * y,
+        v: [x, y.sin()],
+    };
+    cube(-r.a) + r.v[0] * r.v[1]
+}
+
+#[test]
+fn struct_literal_fields_have_the_literals_types() {
+    for (x, y) in [(0.5, 1.5), (-1.2, 0.3)] {
+        let (_, (gx, gy)) = from_fields_grad(x, y);
+        // f = -(x y)^3 + x sin(y)
+        assert_close(gx, -3.0 * x * x * y * y * y + y.sin(), 1e-13, "d/dx");
+        assert_close(gy, -3.0 * x * x * x * y * y + x * y.cos(), 1e-13, "d/dy");
+    }
+}

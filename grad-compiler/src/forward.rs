@@ -268,6 +268,14 @@ impl Forward {
     }
 
     /// A zero shaped like `a`'s tangent.
+    /// The tangent of `a`, or a zero of its shape.
+    fn tan_or_zero(&mut self, a: &Atom, out: &mut Block) -> Atom {
+        match self.tan_atom(a) {
+            Some(t) => t,
+            None => self.zero_of(a, out),
+        }
+    }
+
     fn zero_of(&mut self, a: &Atom, out: &mut Block) -> Atom {
         match self.f.atom_ty(a) {
             Ty::Float => Atom::Float(0.0),
@@ -317,19 +325,18 @@ impl Forward {
                 out.push(set(Op::Use(sum.unwrap_or(Atom::Float(0.0)))));
             }
             Op::Select(c, a, b) => {
-                let ta = self.tan_atom(a).unwrap_or(Atom::Float(0.0));
-                let tb = self.tan_atom(b).unwrap_or(Atom::Float(0.0));
+                let ta = self.tan_or_zero(a, out);
+                let tb = self.tan_or_zero(b, out);
                 out.push(set(Op::Select(c.clone(), ta, tb)));
             }
             Op::Seq(atoms, form) => {
-                let tans = atoms
-                    .iter()
-                    .map(|a| self.tan_atom(a).unwrap_or(Atom::Float(0.0)))
-                    .collect();
+                // An inactive element's zero has the element's shape (a row of a nested
+                // array is a zero row).
+                let tans = atoms.iter().map(|a| self.tan_or_zero(a, out)).collect();
                 out.push(set(Op::Seq(tans, *form)));
             }
             Op::Repeat(a, n, form) => {
-                let ta = self.tan_atom(a).unwrap_or(Atom::Float(0.0));
+                let ta = self.tan_or_zero(a, out);
                 out.push(set(Op::Repeat(ta, n.clone(), *form)));
             }
             Op::Tuple(atoms) => {

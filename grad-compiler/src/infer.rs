@@ -22,9 +22,23 @@ struct Solver {
     bound: HashMap<u32, Ty>,
     next: u32,
     conflicts: Vec<(proc_macro2::Span, String)>,
+    /// The type of each named field of each struct (by its path) the function uses: one per
+    /// field, as every value of a struct type has the same field types.
+    fields: HashMap<(Vec<String>, String), Ty>,
 }
 
 impl Solver {
+    /// The type of field `name` of the struct `path`.
+    fn field_ty(&mut self, path: &[String], name: &str) -> Ty {
+        let key = (path.to_vec(), name.to_string());
+        if let Some(t) = self.fields.get(&key) {
+            return t.clone();
+        }
+        let t = self.fresh();
+        self.fields.insert(key, t.clone());
+        t
+    }
+
     fn fresh(&mut self) -> Ty {
         self.next += 1;
         Ty::Infer(self.next)
@@ -154,6 +168,9 @@ impl Solver {
                     (Ty::Tuple(ts), Member::Unnamed(i)) => {
                         ts.get(*i as usize).cloned().unwrap_or(Ty::Opaque)
                     }
+                    // A struct's field: the same type wherever the struct is built or read
+                    // in this function (a literal `P { w: .. }` tells it).
+                    (Ty::Struct(path), Member::Named(name)) => self.field_ty(&path, name),
                     // A field of a value whose type only rustc knows: unknown, to be found
                     // from how it is used.
                     _ => self.fresh(),
@@ -199,6 +216,7 @@ pub fn infer(f: &mut Function, diag: &mut Diagnostics) -> bool {
         bound: HashMap::new(),
         next,
         conflicts: Vec::new(),
+        fields: HashMap::new(),
     };
     // Two passes: places whose roots are solved late get their element types on the second.
     for _ in 0..2 {
@@ -405,7 +423,13 @@ fn constrain(f: &Function, s: &mut Solver, st: &Stmt) {
                     let parts = Ty::Tuple(atoms.iter().map(ty).collect());
                     s.unify(&t, &parts, span);
                 }
-                Op::Struct(..) | Op::Const(_) | Op::Num(_) | Op::Placeholder => {}
+                Op::Struct(path, fields) => {
+                    for (name, a) in fields {
+                        let ft = s.field_ty(path, name);
+                        s.unify(&ft, &ty(a), span);
+                    }
+                }
+                Op::Const(_) | Op::Num(_) | Op::Placeholder => {}
                 Op::Call(call) => {
                     for a in &call.args {
                         if let Some(p) = a.place() {

@@ -106,7 +106,10 @@ impl<'a> Reverse<'a> {
         }
         let local: HashSet<VarId> = visit::block_writes(&fb).into_iter().collect();
         let recompute = prune(strip_accumulators(fb, accs), &rb, &local);
+        // What the re-run reads, noted before its locals are renamed below: the values
+        // an inner loop overwrites are saved because of these reads.
         self.recompute_reads.extend(visit::block_reads(&recompute));
+        self.recompute_reads.extend(visit::block_reads(&rb));
         let mut b = recompute;
         b.extend(rb);
         // The recomputation has variables of its own (what the forward loop computed is

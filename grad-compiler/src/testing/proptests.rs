@@ -1377,6 +1377,27 @@ fn bug_fused_while_branch() {
     );
 }
 
+/// rerun-inner-overwrite: a sum-reduction loop with two active accumulators is re-run in the
+/// reverse sweep, its locals renamed; the reads of its reverse were noted only after the
+/// renaming, so a value an inner `while` overwrites each trip (`t = m + b[k]`, read by
+/// `sin`'s partial) was not saved and every trip's reverse read the last trip's: d/dtrip and
+/// d/db were wrong, with no error.
+#[test]
+fn bug_rerun_inner_overwrite() {
+    assert_checks(
+        "#[derive_gradient]\nfn f(x: f64, w: f64, b: [f64; 3], n: usize) -> f64 { let mut s1: f64 = 0.0; let mut s6 = x; for i in 0..n { let mut k = 0usize; while k < n { k += 1; let m = -w; s1 -= (m + b[(i + k) % 3]).sin(); } s6 -= -w; } s6 + s1 }",
+    );
+}
+
+/// nested-zero-tangent: the tangent of a nested array literal with an inactive row was
+/// `[tan_row, 0.0]` (a float for a row): the pushforward did not compile.
+#[test]
+fn bug_nested_zero_tangent() {
+    assert_checks(
+        "#[derive_gradient]\nfn g(q: [[f64; 3]; 2]) -> f64 { q[0][0] * q[1][2] }\n#[derive_gradient]\nfn f(x: f64) -> f64 { g([[x, 1.0, 2.0], [3.0, 4.0, 5.0]]) }",
+    );
+}
+
 // ===== nalgebra ================================================================================
 
 /// nalgebra parameters (`SVector`, `SMatrix`, `&DVector`, by value and by reference), read
