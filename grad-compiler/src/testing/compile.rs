@@ -60,8 +60,11 @@ pub fn compile_library(src: &str) -> Result<(Vec<Compiled>, Registry), String> {
     let mut out = Vec::new();
     let mut reg = Registry::new();
     for item in &file.items {
-        let syn::Item::Fn(f) = item else {
-            return Err("only functions are compiled".into());
+        let f = match item {
+            syn::Item::Fn(f) => f,
+            // The macro never sees a struct's definition; the evaluator does not need it.
+            syn::Item::Struct(_) => continue,
+            _ => return Err("only functions and structs are compiled".into()),
         };
         let c = compile_fn(f)?;
         c.register(&mut reg);

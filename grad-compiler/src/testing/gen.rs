@@ -17,7 +17,10 @@
 //! `fold`, `rev`, `skip`, `take`, `step_by`, `windows`, `chunks`, `collect`); closures bound
 //! with `let` and called; tuples, `.0` and tuple patterns; calls of the helpers (results
 //! `f64`, `[f64; 2]`, `(f64, f64)`; arguments by value, `&v`, `&v[1..]`); float-dependent
-//! indices (`(x.abs() * 2.0) as usize % n`); the options `wrt(..)`, `strict`, `parallel`, `hessian`.
+//! indices (`(x.abs() * 2.0) as usize % n`); nested arrays (`[[f64; 3]; 2]` locals and
+//! helper parameters: `m[i][j]`, element updates, rows iterated, nested loops) and struct
+//! fields (locals and `&Rec` helper parameters of [`REC_DEF`]: `r.a`, `r.v[j]`, field
+//! updates); the options `wrt(..)`, `strict`, `parallel`, `hessian`.
 //! Some identifiers are the names the generated code uses ([`Binder::example`], `t1`,
 //! `adj_x0`), so name capture shows.
 //!
@@ -213,12 +216,25 @@ impl Program {
     /// The whole library's source, helpers first.
     pub fn source(&self) -> String {
         let mut out = String::new();
+        if self.uses_rec() {
+            out.push_str(REC_DEF);
+            out.push('\n');
+        }
         for h in &self.helpers {
             out.push_str(&h.source());
             out.push('\n');
         }
         out.push_str(&self.main.source());
         out
+    }
+
+    /// Whether a function mentions the struct [`REC_DEF`].
+    pub fn uses_rec(&self) -> bool {
+        let mentions = |f: &FnDef| {
+            f.params.iter().any(|p| p.contains("Rec"))
+                || format!("{:?}{}", f.body, f.tail).contains("Rec {")
+        };
+        self.helpers.iter().any(mentions) || mentions(&self.main)
     }
 
     /// Smaller programs: each with one statement (anywhere, nested ones too) or one unused
@@ -316,12 +332,20 @@ struct FloatVar {
     mutable: bool,
 }
 
+/// The struct the programs use: derived `Differentiable`, a float and an array field.
+pub const REC_DEF: &str =
+    "#[derive(Clone, Debug, grad::Differentiable)]\nstruct Rec {\n    a: f64,\n    v: [f64; 3],\n}\n";
+
 /// What is in scope.
 #[derive(Clone, Debug, Default)]
 struct Scope {
     floats: Vec<FloatVar>,
     ints: Vec<IntVar>,
     seqs: Vec<SeqVar>,
+    /// `[[f64; 3]; 2]` values, and whether each is mutable.
+    grids: Vec<(String, bool)>,
+    /// `Rec` values (or `&Rec`), and whether each is mutable.
+    records: Vec<(String, bool)>,
     tuples: Vec<String>,
     closures: Vec<(String, usize)>,
     /// `idx`, when in scope.
@@ -337,6 +361,10 @@ enum PKind {
     Slice,
     Array3,
     Count,
+    /// `[[f64; 3]; 2]`.
+    Grid,
+    /// `&Rec`.
+    Rec,
 }
 
 /// A helper's signature, for calls.
@@ -453,7 +481,7 @@ impl Gen<'_> {
     /// A float leaf: a variable, a literal, a constant, an element, a cast, a tuple field.
     fn leaf(&mut self) -> E {
         loop {
-            match self.rng.below(12) {
+            match self.rng.below(14) {
                 0..=4 if !self.scope.floats.is_empty() => {
                     let v = self.rng.pick(&self.scope.floats).name.clone();
                     return E::var(v);
@@ -482,6 +510,27 @@ impl Gen<'_> {
                     let (c, arity) = self.rng.pick(&self.scope.closures).clone();
                     let args: Vec<String> = (0..arity).map(|_| self.leaf().s).collect();
                     return E::var(format!("{c}({})", args.join(", ")));
+                }
+                12 if !self.scope.grids.is_empty() => {
+                    let m = self.rng.pick(&self.scope.grids).0.clone();
+                    let (i, j) = (self.index(Len::Two), self.index(Len::Three));
+                    return E::var(format!("{m}[{i}][{j}]"));
+                }
+                13 if !self.scope.records.is_empty() => {
+                    let r = self.rng.pick(&self.scope.records).0.clone();
+                    let field = if self.rng.chance(0.4) {
+                        format!("{r}.a")
+                    } else {
+                        let j = self.index(Len::Three);
+                        format!("{r}.v[{j}]")
+                    };
+                    // The macro cannot see a struct parameter's field types: an expression
+                    // of such fields alone has no type inference can find (a documented
+                    // limitation: "annotate it"), so a parameter's field gets a float.
+                    if self.params.contains(&r) {
+                        return E::var(format!("({field} + 0.0)"));
+                    }
+                    return E::var(field);
                 }
                 _ => {}
             }
@@ -523,6 +572,9 @@ impl Gen<'_> {
             14 => self.iter_expr(d),
             15 if !self.helpers.is_empty() => self.call_expr(d),
             16 => self.match_expr(d),
+            17 if !self.scope.grids.is_empty() || !self.scope.records.is_empty() => {
+                self.nested_expr(d)
+            }
             _ => self.prim(d),
         }
     }
@@ -723,6 +775,52 @@ impl Gen<'_> {
         E::var(format!("({{ let {t} = {}; {t} * {} }})", x.s, y.s))
     }
 
+    /// A reduction over a nested array or a struct's array field: a row's elements, the
+    /// rows (`m.iter().map(|row| row[j] * e)`), both indices in nested loops, a field zipped
+    /// with a row.
+    fn nested_expr(&mut self, d: usize) -> E {
+        let e = self.var_expr(d.min(1));
+        let grid = if self.scope.grids.is_empty() {
+            None
+        } else {
+            Some(self.rng.pick(&self.scope.grids).0.clone())
+        };
+        let rec = if self.scope.records.is_empty() {
+            None
+        } else {
+            Some(self.rng.pick(&self.scope.records).0.clone())
+        };
+        let (a, b) = (self.fresh("e"), self.fresh("e"));
+        let s = match (self.rng.below(4), grid, rec) {
+            (0, Some(m), _) => {
+                let i = self.index(Len::Two);
+                format!("{m}[{i}].iter().map(|&{a}| {a} * {}).sum::<f64>()", e.s)
+            }
+            (1, Some(m), _) => {
+                let j = self.index(Len::Three);
+                format!("{m}.iter().map(|{a}| {a}[{j}] * {}).sum::<f64>()", e.s)
+            }
+            (2, Some(m), _) => {
+                let (acc, r, c) = (self.fresh("s"), self.fresh("i"), self.fresh("j"));
+                format!(
+                    "{{ let mut {acc} = 0.0; for {r} in 0..2 {{ for {c} in 0..3 {{ {acc} += {m}[{r}][{c}] * {}; }} }} {acc} }}",
+                    e.s
+                )
+            }
+            (_, Some(m), Some(r)) => {
+                let i = self.index(Len::Two);
+                format!("{r}.v.iter().zip(&{m}[{i}]).map(|({a}, {b})| {a} * {b}).sum::<f64>()")
+            }
+            (_, _, Some(r)) => format!(
+                "({r}.a * {} + {r}.v.iter().map(|&{a}| {a}.sin()).sum::<f64>())",
+                e.s
+            ),
+            (_, Some(m), None) => format!("{m}[1].iter().map(|&{a}| {a} * {a}).sum::<f64>()"),
+            (_, None, None) => return self.prim(d),
+        };
+        E::var(format!("({s})"))
+    }
+
     /// `match i { 0 => e, 1 | 2 => e, 3..=5 => e, _ => e }`.
     fn match_expr(&mut self, d: usize) -> E {
         let i = self.uint();
@@ -903,6 +1001,26 @@ impl Gen<'_> {
                     _ => format!("&{}", s.name),
                 }
             }
+            PKind::Grid => {
+                let grids: Vec<String> = self.scope.grids.iter().map(|g| g.0.clone()).collect();
+                if !grids.is_empty() && self.rng.chance(0.7) {
+                    return self.rng.pick(&grids).clone();
+                }
+                self.grid_literal(d.min(1))
+            }
+            PKind::Rec => {
+                let recs: Vec<String> = self.scope.records.iter().map(|r| r.0.clone()).collect();
+                if !recs.is_empty() && self.rng.chance(0.7) {
+                    let r = self.rng.pick(&recs).clone();
+                    // A helper's own `&Rec` parameter is a reference already.
+                    return if self.params.contains(&r) {
+                        r
+                    } else {
+                        format!("&{r}")
+                    };
+                }
+                format!("&{}", self.rec_literal(d.min(1)))
+            }
             PKind::Array3 => {
                 let threes: Vec<String> = free
                     .iter()
@@ -973,7 +1091,7 @@ impl Gen<'_> {
     fn stmt(&mut self, out: &mut Vec<Node>) {
         let nest = self.depth < BLOCK_DEPTH;
         let in_loop = self.loops > 0;
-        match self.rng.below(25) {
+        match self.rng.below(28) {
             0..=3 => self.let_stmt(out),
             4 | 5 => self.let_mut_stmt(out),
             6..=8 => self.assign_stmt(out),
@@ -990,6 +1108,9 @@ impl Gen<'_> {
             21 => self.helper_stmt(out),
             22 => self.shadow_stmt(out),
             23 if nest => self.loop_value_stmt(out),
+            24 => self.grid_stmt(out),
+            25 => self.rec_stmt(out),
+            26 => self.nested_store_stmt(out),
             _ => self.let_stmt(out),
         }
     }
@@ -1399,6 +1520,123 @@ impl Gen<'_> {
         });
     }
 
+    /// `[[e, e, e], [e, e, e]]`, never literals only.
+    fn grid_literal(&mut self, d: usize) -> String {
+        let mut rows = Vec::new();
+        for r in 0..2 {
+            let xs: Vec<String> = (0..3)
+                .map(|k| {
+                    if r == 0 && k == 0 {
+                        self.var_expr(d).s
+                    } else {
+                        self.expr(d).s
+                    }
+                })
+                .collect();
+            rows.push(format!("[{}]", xs.join(", ")));
+        }
+        format!("[{}]", rows.join(", "))
+    }
+
+    /// `Rec { a: e, v: [e, e, e] }`.
+    fn rec_literal(&mut self, d: usize) -> String {
+        let a = self.var_expr(d).s;
+        let v: Vec<String> = (0..3).map(|_| self.expr(d).s).collect();
+        format!("Rec {{ a: {a}, v: [{}] }}", v.join(", "))
+    }
+
+    /// `let [mut] m = [[..], [..]];`, or with a row copied from an array in scope.
+    fn grid_stmt(&mut self, out: &mut Vec<Node>) {
+        let m = self.fresh("m");
+        let mutable = self.rng.chance(0.6);
+        let threes: Vec<String> = self
+            .scope
+            .seqs
+            .iter()
+            .filter(|s| s.len == Len::Three && s.array)
+            .map(|s| s.name.clone())
+            .collect();
+        let init = if !threes.is_empty() && self.rng.chance(0.3) {
+            let row = self.rng.pick(&threes).clone();
+            let xs: Vec<String> = (0..3).map(|_| self.var_expr(1).s).collect();
+            format!("[{row}, [{}]]", xs.join(", "))
+        } else {
+            self.grid_literal(1)
+        };
+        let ty = if self.rng.chance(0.5) {
+            ": [[f64; 3]; 2]"
+        } else {
+            ""
+        };
+        let kw = if mutable { "let mut" } else { "let" };
+        out.push(Node::Line(format!("{kw} {m}{ty} = {init};")));
+        self.scope.grids.push((m, mutable));
+    }
+
+    /// `let [mut] r = Rec { .. };`.
+    fn rec_stmt(&mut self, out: &mut Vec<Node>) {
+        let r = self.fresh("r");
+        let mutable = self.rng.chance(0.6);
+        let init = self.rec_literal(1);
+        let kw = if mutable { "let mut" } else { "let" };
+        out.push(Node::Line(format!("{kw} {r} = {init};")));
+        self.scope.records.push((r, mutable));
+    }
+
+    /// An update of a nested array's element or row, or of a struct's field.
+    fn nested_store_stmt(&mut self, out: &mut Vec<Node>) {
+        let grids: Vec<String> = self
+            .scope
+            .grids
+            .iter()
+            .filter(|g| g.1)
+            .map(|g| g.0.clone())
+            .collect();
+        let recs: Vec<String> = self
+            .scope
+            .records
+            .iter()
+            .filter(|r| r.1)
+            .map(|r| r.0.clone())
+            .collect();
+        let e = self.expr(2);
+        let line = match (self.rng.below(5), grids.is_empty(), recs.is_empty()) {
+            (0 | 1, false, _) => {
+                let m = self.rng.pick(&grids).clone();
+                let (i, j) = (self.index(Len::Two), self.index(Len::Three));
+                let op = *self.rng.pick(&["=", "+=", "-=", "*="]);
+                format!("{m}[{i}][{j}] {op} {};", e.s)
+            }
+            (2, false, _) => {
+                let m = self.rng.pick(&grids).clone();
+                let i = self.index(Len::Two);
+                let (a, b) = (self.var_expr(1).s, self.expr(1).s);
+                format!("{m}[{i}] = [{a}, {b}, {}];", e.s)
+            }
+            (3, _, false) => {
+                let r = self.rng.pick(&recs).clone();
+                format!("{r}.a += {};", e.s)
+            }
+            (_, _, false) => {
+                let r = self.rng.pick(&recs).clone();
+                let j = self.index(Len::Three);
+                format!("{r}.v[{j}] = {r}.v[{j}] * 0.5 + {};", e.s)
+            }
+            (_, false, true) => {
+                let m = self.rng.pick(&grids).clone();
+                format!("{m}[1][2] += {};", e.s)
+            }
+            (_, true, true) => {
+                return if self.rng.chance(0.5) {
+                    self.grid_stmt(out)
+                } else {
+                    self.rec_stmt(out)
+                };
+            }
+        };
+        out.push(Node::Line(line));
+    }
+
     fn store_stmt(&mut self, out: &mut Vec<Node>) {
         let muts: Vec<SeqVar> = self
             .scope
@@ -1431,6 +1669,8 @@ impl Gen<'_> {
         let saved = self.scope.clone();
         self.scope.floats.retain(|f| !f.mutable);
         self.scope.seqs.retain(|s| !s.mutable);
+        self.scope.grids.retain(|g| !g.1);
+        self.scope.records.retain(|r| !r.1);
         self.scope.tuples.clear();
         self.scope.closures.clear();
         let mut params = Vec::new();
@@ -1714,7 +1954,14 @@ fn helper_fn(
     };
     let mut kinds = vec![PKind::Float];
     for _ in 0..rng.below(3) {
-        kinds.push(*rng.pick(&[PKind::Float, PKind::Slice, PKind::Array3, PKind::Count]));
+        kinds.push(*rng.pick(&[
+            PKind::Float,
+            PKind::Slice,
+            PKind::Array3,
+            PKind::Count,
+            PKind::Grid,
+            PKind::Rec,
+        ]));
     }
     let mut params = Vec::new();
     let mut names = Vec::new();
@@ -1766,6 +2013,14 @@ fn helper_fn(
                     name: pname,
                     below: None,
                 });
+            }
+            PKind::Grid => {
+                params.push(format!("{pname}: [[f64; 3]; 2]"));
+                scope.grids.push((pname, false));
+            }
+            PKind::Rec => {
+                params.push(format!("{pname}: &Rec"));
+                scope.records.push((pname, false));
             }
         }
     }
@@ -1837,6 +2092,21 @@ mod tests {
     fn print_sample_programs() {
         for seed in 0..3 {
             println!("// seed {seed}\n{}", program(seed).source());
+        }
+    }
+
+    #[test]
+    fn nested_arrays_and_struct_fields_are_drawn() {
+        let sources: Vec<String> = (0..300).map(|s| program(s).source()).collect();
+        let count = |pat: &str| sources.iter().filter(|s| s.contains(pat)).count();
+        // Nested array locals and parameters, their elements, rows iterated; struct
+        // literals, `&Rec` parameters, field reads and updates.
+        for pat in ["[[", "][", ".iter().map(|", "Rec {", ": &Rec", ".a", ".v["] {
+            assert!(
+                count(pat) >= 10,
+                "`{pat}` in {} of 300 programs",
+                count(pat)
+            );
         }
     }
 }
