@@ -494,3 +494,49 @@ fn struct_literal_fields_have_the_literals_types() {
         assert_close(gy, -3.0 * x * x * x * y * y + x * y.cos(), 1e-13, "d/dy");
     }
 }
+
+/// A struct and a nested array made inside a `loop` with `break` and read after a branch:
+/// the reverse sweep replays the trips, and the companions declare them before the loops
+/// (from the runtime's `Placeholder`, which the derive implements; a nested array as typed
+/// zeros). And a suffixed literal's type (`0..2usize`) is kept for `i.pow(2)`.
+#[derive_gradient]
+fn struct_in_a_loop(x: f64) -> f64 {
+    let mut s = x;
+    let mut k = 0usize;
+    loop {
+        if k >= 3usize {
+            break;
+        }
+        k += 1;
+        let mut r = Pair {
+            a: s.sin(),
+            v: [s, x * 2.0],
+        };
+        let mut m = [[s, 1.0], [x, s * s]];
+        if r.a > 0.5 {
+            r.v[0] = r.v[0] * 0.5 + x;
+        } else {
+            m[1][0] += r.v[1];
+        }
+        for i in 0..2usize {
+            s += 0.1 * (i.pow(2) as f64) * r.v[0] + 0.01 * m[1][i];
+        }
+    }
+    s
+}
+
+#[test]
+fn struct_and_nested_array_made_in_a_loop() {
+    for x in [0.3, 1.2, -0.8] {
+        let (v, g) = struct_in_a_loop_grad(x);
+        assert_close(v, struct_in_a_loop(x), 1e-15, "value");
+        let (_, t) = struct_in_a_loop_pushforward(x, 1.0);
+        assert_close(g, t, 1e-12, "reverse against forward");
+        assert_gradient_close(
+            |p: &[f64]| struct_in_a_loop(p[0]),
+            &[x],
+            &[g],
+            Tolerance::default(),
+        );
+    }
+}

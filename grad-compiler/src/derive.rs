@@ -80,6 +80,17 @@ fn expand(item: TokenStream) -> syn::Result<TokenStream> {
         quote!(#name ( #(#parts),* ))
     };
     let acc: Vec<&TokenStream> = active.iter().map(|f| &f.access).collect();
+    let ph = quote!(::grad::runtime::Placeholder);
+    let placeholder = if matches!(data.fields, syn::Fields::Named(_)) {
+        let parts = fields.iter().map(|f| {
+            let a = &f.access;
+            quote!(#a: #ph::placeholder())
+        });
+        quote!(#name { #(#parts),* })
+    } else {
+        let parts = fields.iter().map(|_| quote!(#ph::placeholder()));
+        quote!(#name ( #(#parts),* ))
+    };
 
     let d = quote!(::grad::runtime::Differentiable);
     Ok(quote! {
@@ -126,6 +137,11 @@ fn expand(item: TokenStream) -> syn::Result<TokenStream> {
             }
         }
 
+        impl #impl_g #ph for #name #ty_g #where_clause {
+            fn placeholder() -> Self {
+                #placeholder
+            }
+        }
         impl #impl_g ::grad::runtime::AsSeed for #name #ty_g #where_clause {
             type Seed<'a> = Self where Self: 'a;
             fn as_seed(&self) -> Self {

@@ -41,6 +41,7 @@ pub trait Float:
     + Send
     + Sync
     + 'static
+    + crate::Placeholder
     + Add<Output = Self>
     + Sub<Output = Self>
     + Mul<Output = Self>

@@ -23,7 +23,7 @@
 //! assert_eq!(g.sum(), 12.0);
 //! ```
 
-use crate::{AsSeed, Differentiable, Float};
+use crate::{AsSeed, Differentiable, Float, Placeholder};
 use nalgebra::allocator::Allocator;
 use nalgebra::{DefaultAllocator, Dim, IsContiguous, Matrix, OMatrix, RawStorage, RawStorageMut};
 
@@ -98,6 +98,22 @@ where
     #[inline]
     fn as_seed(&self) -> Self {
         self.clone()
+    }
+}
+
+/// A matrix of zeros: its fixed dimensions, or 0 x 0 where they are dynamic.
+impl<T, R, C> Placeholder for OMatrix<T, R, C>
+where
+    T: Float,
+    R: Dim,
+    C: Dim,
+    DefaultAllocator: Allocator<R, C>,
+{
+    #[inline]
+    fn placeholder() -> Self {
+        let r = R::from_usize(R::try_to_usize().unwrap_or(0));
+        let c = C::from_usize(C::try_to_usize().unwrap_or(0));
+        OMatrix::<T, R, C>::from_element_generic(r, c, T::zero())
     }
 }
 

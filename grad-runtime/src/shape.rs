@@ -478,6 +478,64 @@ impl<T> AsSeed for Vec<T> {
     }
 }
 
+/// A value made from nothing: floats and integers 0, `bool`s `false`, `Vec`s empty, arrays
+/// and structs of those. Generated code starts a variable from it where rustc cannot see
+/// the variable assigned on every path before it is read (assigned in one loop, read in
+/// another); the program overwrites it first. `#[derive(Differentiable)]` implements it
+/// for the struct.
+pub trait Placeholder {
+    /// The value.
+    fn placeholder() -> Self;
+}
+
+macro_rules! placeholder_zero {
+    ($($t:ty),*) => {
+        $(impl Placeholder for $t {
+            #[inline]
+            fn placeholder() -> Self {
+                0 as $t
+            }
+        })*
+    };
+}
+placeholder_zero!(f32, f64, u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
+
+impl Placeholder for bool {
+    #[inline]
+    fn placeholder() -> Self {
+        false
+    }
+}
+
+impl<T: Placeholder, const N: usize> Placeholder for [T; N] {
+    #[inline]
+    fn placeholder() -> Self {
+        core::array::from_fn(|_| T::placeholder())
+    }
+}
+
+impl<T> Placeholder for Vec<T> {
+    #[inline]
+    fn placeholder() -> Self {
+        Vec::new()
+    }
+}
+
+macro_rules! placeholder_tuple {
+    ($($n:ident),+) => {
+        impl<$($n: Placeholder),+> Placeholder for ($($n,)+) {
+            #[inline]
+            fn placeholder() -> Self {
+                ($($n::placeholder(),)+)
+            }
+        }
+    };
+}
+placeholder_tuple!(A);
+placeholder_tuple!(A, B);
+placeholder_tuple!(A, B, C);
+placeholder_tuple!(A, B, C, D);
+
 #[cfg(test)]
 mod tests {
     use super::*;

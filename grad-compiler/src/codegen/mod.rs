@@ -518,6 +518,11 @@ impl<'a> Printer<'a> {
                     }
                 }
             }
+            Op::Cast(Atom::Int(n), CastTo::Int(name)) => {
+                // A typed literal: `2usize`.
+                let lit = syn::LitInt::new(&format!("{n}{name}"), proc_macro2::Span::call_site());
+                P::atom(quote!(#lit))
+            }
             Op::Cast(a, CastTo::Int(name)) => {
                 let x = self.atom(a, false).at(Prec::Cast);
                 let t = call_site(name);
@@ -576,7 +581,17 @@ impl<'a> Printer<'a> {
             },
             Op::NoGrad(a) => self.atom(a, false),
             Op::ZeroLike(a) => self.zero_like(a),
-            Op::Placeholder => P::atom(quote!(::core::default::Default::default())),
+            // A value overwritten before it is read: a zero of a type known in full, else
+            // the runtime's `Placeholder` (structs derive it), else `Default`.
+            Op::Placeholder => match (self.zero_of_type(target), target) {
+                (Some(z), _) => z,
+                (None, Ty::Struct(path)) => {
+                    let k = self.krate;
+                    let path = path.iter().map(|s| call_site(s));
+                    P::atom(quote!(<#(#path)::* as #k::runtime::Placeholder>::placeholder()))
+                }
+                (None, _) => P::atom(quote!(::core::default::Default::default())),
+            },
         }
     }
 

@@ -195,6 +195,12 @@ impl Lowerer {
                     };
                 }
                 match i.base10_parse::<i64>() {
+                    // `2usize` keeps its type, which rustc needs where nothing else
+                    // says it (`for i in 0..2usize { i.pow(2) }`): a typed constant.
+                    Ok(n) if !suffix.is_empty() => Ok(self.assign(
+                        Op::Cast(Atom::Int(n), CastTo::Int(suffix.to_string())),
+                        i.span(),
+                    )),
                     Ok(n) => Ok(Atom::Int(n)),
                     Err(_) => self.err(i.span(), "this integer literal is out of range"),
                 }
