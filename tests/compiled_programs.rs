@@ -1,7 +1,10 @@
-//! The compile-level property test: fifty random programs from the generator of
-//! `grad-macro/src/proptests.rs` (loops with carried state, `while`, branches, local arrays,
-//! calls between annotated functions, every float method), written out as Rust in
-//! `tests/compiled/programs.rs` and compiled through the real macro in this one crate. For each,
+//! The compile-level property test: fifty random programs from the generator
+//! (`grad-compiler/src/testing/gen.rs`: loops with carried state, `while`/`loop` with
+//! `break` and `return`, branches, `match`, iterator chains, closures, tuples, local arrays,
+//! nested arrays, structs, calls between annotated functions, every float method), written
+//! out as Rust in `tests/compiled/programs.rs` (regenerate with `GRAD_COMPILED=$PWD/tests/compiled/programs.rs
+//! cargo test -p grad-compiler --lib write_compiled_programs`) and compiled through the real
+//! macro in this one crate. For each,
 //! at several points and sizes, the generated reverse-mode gradient must agree with the
 //! generated forward mode (to rounding) and with central finite differences (away from kinks,
 //! detected as two step sizes disagreeing). This covers code generation, which the IR-level
