@@ -438,13 +438,7 @@ fn hessian(cx: &Ctx) -> TokenStream {
         .map(|p| name_of(Binder::HessianVector, p))
         .collect();
     let refs: Vec<TokenStream> = wrt.iter().map(|p| as_ref(cx, p)).collect();
-    let (value, matrix, n, col, column) = (
-        local("value"),
-        local("matrix"),
-        local("n"),
-        local("col"),
-        local("column"),
-    );
+    let (value, matrix, n, col) = (local("value"), local("matrix"), local("n"), local("col"));
     let mut width = quote!(0usize);
     let mut seed_col = TokenStream::new();
     let mut read_col = TokenStream::new();
@@ -462,7 +456,7 @@ fn hessian(cx: &Ctx) -> TokenStream {
         read_col.extend(quote! {
             {
                 let m = #shape::flat_len(#pref);
-                #shape::write_flat(&#h, &mut #column[#off..#off + m]);
+                #shape::write_flat(&#h, &mut #matrix.row_mut(#col)[#off..#off + m]);
             }
         });
         width = quote!(#width + #shape::flat_len(#pref));
@@ -503,15 +497,15 @@ fn hessian(cx: &Ctx) -> TokenStream {
             #(let mut #hvs = #k::runtime::zero_like(#refs);)*
             let #n = #width;
             let mut #matrix = #k::Jacobian::<#t>::zeros(#n, #n);
-            let mut #column = ::std::vec![<#t as #k::Float>::zero(); #n];
-            // Each column's sweep also gives the value and the gradient.
+            // H e_col is column `col` of H, and row `col` as H is symmetric: it is written
+            // there, contiguous (`symmetrize` averages the two triangles' rounding). Each
+            // sweep also gives the value and the gradient.
             let mut #value = ::core::option::Option::None;
             for #col in 0..#n {
                 #(#shape::set_zero(&mut #dirs);)*
                 #seed_col
                 #value = ::core::option::Option::Some(#hvp_into);
                 #read_col
-                #matrix.set_col(#col, &#column);
             }
             let #value = match #value {
                 ::core::option::Option::Some(v) => v,

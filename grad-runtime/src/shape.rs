@@ -167,6 +167,14 @@ pub fn zero_like<S: Differentiable + ?Sized>(s: &S) -> S::Owned {
 pub fn set_unit<S: Differentiable + ?Sized>(s: &mut S, k: usize) {
     let n = s.flat_len();
     assert!(k < n, "set_unit: index {k} out of range for {n} floats");
+    // Small shapes (a Hessian's seeds, one per column) without an allocation.
+    const STACK: usize = 64;
+    if n <= STACK {
+        let mut flat = [S::Scalar::zero(); STACK];
+        flat[k] = S::Scalar::one();
+        s.read_flat(&flat[..n]);
+        return;
+    }
     let mut flat = vec![S::Scalar::zero(); n];
     flat[k] = S::Scalar::one();
     s.read_flat(&flat);
