@@ -13,7 +13,10 @@ and reports, each the median of three rebuilds of that crate alone (its dependen
     so the library compiles none of them to machine code),
   - `cargo build --release` of annotated + caller (every `f_grad` compiled) vs plain +
     caller_plain,
-  - the expanded lines (rustfmt'd) vs the source lines.
+  - the expanded lines (rustfmt'd) vs the source lines;
+and then `cargo check` again with the macro compiled optimised in the dev profile
+(`[profile.dev.package.grad-compiler] opt-level = 3`, the setting the README recommends):
+under `cargo check` most of the time is the proc macro itself running unoptimised.
 
 Usage: python3 scripts/build_cost.py [scratch dir]
 """
@@ -104,13 +107,20 @@ def write(path, text):
         fh.write(text)
 
 
+WORKSPACE = "[workspace]\nmembers = {members}\nresolver = \"2\"\n"
+OPT_MACRO = (
+    "\n[profile.dev.package.grad-compiler]\nopt-level = 3\n"
+    "\n[profile.dev.package.grad-macro]\nopt-level = 3\n"
+)
+MEMBERS = '["plain", "annotated", "caller", "caller_plain"]'
+
+
 def scaffold(d):
     shutil.rmtree(os.path.join(d, "plain"), ignore_errors=True)
     shutil.rmtree(os.path.join(d, "annotated"), ignore_errors=True)
     shutil.rmtree(os.path.join(d, "caller"), ignore_errors=True)
     shutil.rmtree(os.path.join(d, "caller_plain"), ignore_errors=True)
-    members = '["plain", "annotated", "caller", "caller_plain"]'
-    write(os.path.join(d, "Cargo.toml"), f"[workspace]\nmembers = {members}\nresolver = \"2\"\n")
+    write(os.path.join(d, "Cargo.toml"), WORKSPACE.format(members=MEMBERS))
     grad = f'grad = {{ path = "{ROOT}" }}\n'
     crates = [
         ("plain", ""),
@@ -187,6 +197,11 @@ def main():
             rel_ann + rel_caller,
         )
     )
+    # The same check with the proc macro optimised in the dev profile.
+    write(os.path.join(d, "Cargo.toml"), WORKSPACE.format(members=MEMBERS) + OPT_MACRO)
+    check_ann_opt = timed_rebuild(d, "annotated", "annotated/src/lib.rs", "check")
+    write(os.path.join(d, "Cargo.toml"), WORKSPACE.format(members=MEMBERS))
+    rows.insert(1, ("`cargo check`, library, macro optimised (`opt-level = 3` for grad-compiler)", check_plain, check_ann_opt))
     exp = expanded_lines(d)
     print(f"{N_FUNCTIONS} functions, {src_lines} source lines (non-blank)\n")
     print("| build | plain | annotated | ratio |")
