@@ -21,6 +21,11 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use grad::derive_gradient;
 use grad::runtime::XorShift64;
 
+/// The hand-written fused gradient, shared with `benches/relu_neuron.rs`.
+#[path = "relu_hand.rs"]
+mod relu_hand;
+use relu_hand::hand_fused_into;
+
 /// The loss as a user writes it, one thread.
 #[derive_gradient(wrt(w, b))]
 fn loss(w: &[f64], b: f64, x: &[f64], y: &[f64], n: usize, d: usize) -> f64 {
@@ -48,40 +53,6 @@ fn loss_par(w: &[f64], b: f64, x: &[f64], y: &[f64], n: usize, d: usize) -> f64 
         let r = y[i] - z.max(0.0);
         total += r * r;
     }
-    total / n as f64
-}
-
-/// The hand-written fused gradient (as in `relu_neuron.rs`).
-fn hand_fused_into(
-    w: &[f64],
-    b: f64,
-    x: &[f64],
-    y: &[f64],
-    n: usize,
-    d: usize,
-    g_w: &mut [f64],
-    g_b: &mut f64,
-) -> f64 {
-    g_w.fill(0.0);
-    let scale = -2.0 / n as f64;
-    let mut gb = 0.0;
-    let mut total = 0.0;
-    for i in 0..n {
-        let mut z = b;
-        for j in 0..d {
-            z += w[j] * x[i * d + j];
-        }
-        let r = y[i] - z.max(0.0);
-        total += r * r;
-        if z > 0.0 {
-            let coef = scale * r;
-            gb += coef;
-            for j in 0..d {
-                g_w[j] += coef * x[i * d + j];
-            }
-        }
-    }
-    *g_b = gb;
     total / n as f64
 }
 

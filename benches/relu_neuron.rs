@@ -39,6 +39,11 @@ use grad::runtime::XorShift64;
 use nalgebra::SVector;
 use num_dual::{gradient, DualNum, DualSVec64};
 
+/// The hand-written fused gradient, shared with `benches/parallel.rs`.
+#[path = "relu_hand.rs"]
+mod relu_hand;
+use relu_hand::hand_fused_into;
+
 /// The loss exactly as a user writes it (MATH.md item 7).
 #[derive_gradient(wrt(w, b))]
 fn loss(w: &[f64], b: f64, x: &[f64], y: &[f64], n: usize, d: usize) -> f64 {
@@ -66,42 +71,6 @@ fn loss_iter(w: &[f64], b: f64, x: &[f64], y: &[f64], n: usize, d: usize) -> f64
             r * r
         })
         .sum();
-    total / n as f64
-}
-
-/// Hand-written fused gradient into caller buffers: one pass over the rows computing z_i and
-/// r_i, then `g_w[j] += coef * x[i*d+j]` for active rows. Returns the loss.
-#[allow(clippy::too_many_arguments)]
-fn hand_fused_into(
-    w: &[f64],
-    b: f64,
-    x: &[f64],
-    y: &[f64],
-    n: usize,
-    d: usize,
-    g_w: &mut [f64],
-    g_b: &mut f64,
-) -> f64 {
-    g_w.fill(0.0);
-    let scale = -2.0 / n as f64;
-    let mut gb = 0.0;
-    let mut total = 0.0;
-    for i in 0..n {
-        let mut z = b;
-        for j in 0..d {
-            z += w[j] * x[i * d + j];
-        }
-        let r = y[i] - z.max(0.0);
-        total += r * r;
-        if z > 0.0 {
-            let coef = scale * r;
-            gb += coef;
-            for j in 0..d {
-                g_w[j] += coef * x[i * d + j];
-            }
-        }
-    }
-    *g_b = gb;
     total / n as f64
 }
 

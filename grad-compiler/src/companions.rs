@@ -469,6 +469,44 @@ fn zero_tangent(f: &mut Function, body: &mut Block, result: VarId) -> VarId {
 }
 
 /// Clean-ups every companion gets.
+/// The second-order companions built from the pullback `pb` and `grad_into` `gi`:
+/// `f_pullback_pushforward` (forward over the pullback, what callers' Hessians call) and
+/// `f_hvp_into` (forward over `grad_into` along the directions of the parameters `wrt`).
+pub fn second_order(pb: &Companion, gi: &Companion, wrt: &[VarId]) -> (Companion, Companion) {
+    let floats: Vec<VarId> = pb
+        .func
+        .params
+        .iter()
+        .map(|p| p.var)
+        .filter(|v| pb.func.ty(*v).carries_derivative())
+        .collect();
+    let pbpf = pushforward_of(
+        pb,
+        "pullback_pushforward",
+        &floats,
+        Binder::Tangent,
+        Binder::Tangent,
+        true,
+    );
+    let mut inputs: Vec<VarId> = wrt.to_vec();
+    inputs.extend(
+        gi.func
+            .params
+            .iter()
+            .filter(|p| p.passing == Passing::MutRef)
+            .map(|p| p.var),
+    );
+    let hvp_into = pushforward_of(
+        gi,
+        "hvp_into",
+        &inputs,
+        Binder::Direction,
+        Binder::HessianVector,
+        false,
+    );
+    (pbpf, hvp_into)
+}
+
 fn finish(f: &mut Function) {
     crate::cleanup::remove_dead_assignments(f);
     crate::cleanup::insert_zero_inits(f);

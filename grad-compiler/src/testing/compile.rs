@@ -10,7 +10,6 @@ use crate::diag::Diagnostics;
 use crate::expand::Ctx;
 use crate::ir::*;
 use crate::lower::{self, FnSource, Lowered, ResultKind};
-use crate::names::Binder;
 use crate::options::{self, Options};
 use crate::wrappers;
 use proc_macro2::{Span, TokenStream};
@@ -188,37 +187,7 @@ fn companions_of(c: &mut Compiled, src: &FnSource) {
 /// `f_pullback_pushforward`, `f_hvp_into` and `f_hvp`, as [`wrappers::second_order`]
 /// builds them.
 fn second_order(cx: &Ctx, pb: &Companion, gi: &Companion) -> Vec<Companion> {
-    let floats: Vec<VarId> = pb
-        .func
-        .params
-        .iter()
-        .map(|p| p.var)
-        .filter(|v| pb.func.ty(*v).carries_derivative())
-        .collect();
-    let pbpf = companions::pushforward_of(
-        pb,
-        "pullback_pushforward",
-        &floats,
-        Binder::Tangent,
-        Binder::Tangent,
-        true,
-    );
-    let mut inputs: Vec<VarId> = cx.wrt.clone();
-    inputs.extend(
-        gi.func
-            .params
-            .iter()
-            .filter(|p| p.passing == Passing::MutRef)
-            .map(|p| p.var),
-    );
-    let hvp_into = companions::pushforward_of(
-        gi,
-        "hvp_into",
-        &inputs,
-        Binder::Direction,
-        Binder::HessianVector,
-        false,
-    );
+    let (pbpf, hvp_into) = companions::second_order(pb, gi, &cx.wrt);
     let hvp = crate::wrappers::hvp_wrapper(cx, &hvp_into);
     vec![pbpf, hvp_into, hvp]
 }
