@@ -216,10 +216,18 @@ impl Reverse<'_> {
         }
         let wanted: Vec<bool> = actives.iter().map(Option::is_some).collect();
         let parts = build::partials(&mut self.f, out, p, args, &Atom::Var(target), &wanted);
+        // An operand used twice (`a * a`) gets the sum of its partials, scaled once.
+        let mut merged: Vec<(VarId, Atom)> = Vec::new();
         for (v, partial) in actives.into_iter().zip(parts) {
             let (Some(v), Some(partial)) = (v, partial) else {
                 continue;
             };
+            match merged.iter_mut().find(|(w, _)| *w == v) {
+                Some((_, sum)) => *sum = build::add(&mut self.f, out, sum.clone(), partial),
+                None => merged.push((v, partial)),
+            }
+        }
+        for (v, partial) in merged {
             let c = build::scale(&mut self.f, out, at.clone(), partial, p.singular_at(args));
             self.accumulate(out, Place::var(self.adj_var(v)), c);
         }

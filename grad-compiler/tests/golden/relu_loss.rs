@@ -44,14 +44,13 @@ fn loss_pullback(
                 z += ::grad::runtime::kernels::dot(&w[..d], &x[t1..t1 + d]);
                 let r = y[i] - z.max(0.0);
                 total += r * r;
-                let mut adj_r = r;
-                adj_r += r;
-                let adj_t3 = -adj_r;
+                let t7 = r + r;
+                let adj_t3 = -t7;
                 let adj_z = if z > 0.0 { adj_t3 } else { 0.0_f64 };
                 ::grad::runtime::kernels::axpy(adj_z, &x[t1..t1 + d], &mut partial_w[..d]);
                 ::grad::runtime::kernels::axpy(adj_z, &w[..d], &mut partial_x[t1..t1 + d]);
                 partial_b += adj_z;
-                partial_y[i] += adj_r;
+                partial_y[i] += t7;
             }
             let t5 = n as f64;
             let value = total / t5;
@@ -129,18 +128,16 @@ fn loss_grad_into(
                 z += ::grad::runtime::kernels::dot(&w[..d], &x[t1..t1 + d]);
                 let r = y[i] - z.max(0.0);
                 total += r * r;
-                let mut adj_r = r;
-                adj_r += r;
-                let adj_t3 = -adj_r;
+                let adj_t3 = -(r + r);
                 let adj_z = if z > 0.0 { adj_t3 } else { 0.0_f64 };
                 ::grad::runtime::kernels::axpy(adj_z, &x[t1..t1 + d], &mut grad_w[..d]);
                 partial_b += adj_z;
             }
             let t5 = n as f64;
             let value = total / t5;
-            let t8 = 1.0 / t5;
-            ::grad::runtime::Differentiable::scale(&mut *grad_w, t8);
-            *grad_b = ::grad::runtime::scaled(partial_b, t8);
+            let t9 = 1.0 / t5;
+            ::grad::runtime::Differentiable::scale(&mut *grad_w, t9);
+            *grad_b = ::grad::runtime::scaled(partial_b, t9);
             value
         },
     )

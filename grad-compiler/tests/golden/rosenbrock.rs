@@ -13,9 +13,7 @@ fn rosenbrock_pullback(x: f64, y: f64, seed: f64, adj_x: &mut f64, adj_y: &mut f
     let t4 = y - x * x;
     let value = t1.powi(2) + 100.0 * t4.powi(2);
     let t13 = seed * 100.0 * (2.0 * t4);
-    let t10 = -t13 * x;
-    let mut adj_x_1 = t10;
-    adj_x_1 += t10;
+    let mut adj_x_1 = -t13 * (x + x);
     adj_x_1 += -(seed * (2.0 * t1));
     *adj_x += adj_x_1;
     *adj_y += t13;
