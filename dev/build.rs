@@ -57,6 +57,38 @@ mod {m} {{
         {n}(x) * y + {n}(y)
     }}
 
+    /// A vector result (the Jacobian wrapper's locals) and a Hessian (the Hessian
+    /// wrapper's) with a parameter named `{n}`.
+    #[derive_gradient]
+    pub fn as_param_vec(x: f64, {n}: f64) -> [f64; 2] {{
+        [x * {n}, x.sin() + {n}]
+    }}
+
+    #[derive_gradient(hessian)]
+    pub fn as_param_h(x: f64, {n}: f64) -> f64 {{
+        x * x * {n}
+    }}
+
+    #[test]
+    fn wrappers_are_right() {{
+        for (x, y) in [(0.7, -0.3), (-1.2, 0.4)] {{
+            let (_, j) = as_param_vec_jacobian(x, y);
+            let want = [[y, x], [x.cos(), 1.0]];
+            for r in 0..2 {{
+                for c in 0..2 {{
+                    assert!((j[(r, c)] - want[r][c]).abs() < 1e-12, "J[({{r}}, {{c}})]");
+                }}
+            }}
+            let (_, _, h) = as_param_h_hessian(x, y);
+            let want = [[2.0 * y, 2.0 * x], [2.0 * x, 0.0]];
+            for r in 0..2 {{
+                for c in 0..2 {{
+                    assert!((h[(r, c)] - want[r][c]).abs() < 1e-12, "H[({{r}}, {{c}})]");
+                }}
+            }}
+        }}
+    }}
+
     #[test]
     fn every_companion_is_right() {{
         let v = [0.5, -1.0, 2.0];

@@ -87,8 +87,22 @@ binders! {
     Part => "part_",
     /// The Jacobian or Hessian being filled by a wrapper companion.
     Matrix => "matrix",
-    /// A row or column counter of a wrapper companion.
+    /// A row counter of a wrapper companion.
     Row => "row",
+    /// A column counter of a wrapper companion.
+    Col => "col",
+    /// A Jacobian's number of rows.
+    Rows => "rows",
+    /// A Jacobian's number of columns.
+    Cols => "cols",
+    /// One column of a Jacobian, before it is stored.
+    Column => "column",
+    /// A Hessian's width (the differentiated floats).
+    Width => "n",
+    /// The value a Jacobian's sweep returns.
+    Swept => "swept",
+    /// The tangent a Jacobian's forward sweep returns.
+    TangentOut => "tangent",
     /// The result of a loop with `break value` or of a block expression.
     Out => "out",
 }

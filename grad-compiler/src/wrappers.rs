@@ -20,8 +20,13 @@ fn span() -> Span {
 }
 
 /// A hygienic local of a template.
-fn local(name: &str) -> syn::Ident {
-    syn::Ident::new(name, Span::mixed_site())
+fn local(b: Binder) -> syn::Ident {
+    local_of(b, "")
+}
+
+/// The hygienic name of binder `b` for the value named `of` (`adj_x`).
+fn local_of(b: Binder, of: &str) -> syn::Ident {
+    syn::Ident::new(&b.name(of), Span::mixed_site())
 }
 
 /// `f_grad`: zeroed gradient entries, filled by `f_grad_into`.
@@ -181,22 +186,22 @@ pub fn jacobian(cx: &Ctx, stub: bool) -> TokenStream {
         .collect();
     let shape = quote!(#k::runtime::Differentiable);
     let (value, matrix, rows, cols, row, col, seed, column) = (
-        local("value"),
-        local("matrix"),
-        local("rows"),
-        local("cols"),
-        local("row"),
-        local("col"),
-        local("seed"),
-        local("column"),
+        local(Binder::Value),
+        local(Binder::Matrix),
+        local(Binder::Rows),
+        local(Binder::Cols),
+        local(Binder::Row),
+        local(Binder::Col),
+        local(Binder::Seed),
+        local(Binder::Column),
     );
     let adj: Vec<syn::Ident> = floats
         .iter()
-        .map(|p| local(&Binder::Adjoint.name(&f.var(p.var).name)))
+        .map(|p| local_of(Binder::Adjoint, &f.var(p.var).name))
         .collect();
     let tan: Vec<syn::Ident> = floats
         .iter()
-        .map(|p| local(&Binder::Tangent.name(&f.var(p.var).name)))
+        .map(|p| local_of(Binder::Tangent, &f.var(p.var).name))
         .collect();
     let refs: Vec<TokenStream> = floats.iter().map(|p| as_ref(cx, p)).collect();
     let wrt: Vec<bool> = floats.iter().map(|p| cx.wrt.contains(&p.var)).collect();
@@ -243,6 +248,19 @@ pub fn jacobian(cx: &Ctx, stub: bool) -> TokenStream {
     });
     let pushforward = call(cx, "pushforward", &tan_args);
     let primal = call(cx, "", &[]);
+    // A result of fixed size (arrays and tuples of floats) has its shape without a call:
+    // the sweeps then give the value, and `f` runs only when there is no sweep.
+    let fixed = fixed_size(&cx.lowered.sig.result.ty);
+    let (swept, tangent) = (local(Binder::Swept), local(Binder::TangentOut));
+    let (start, sweep_value, no_sweep) = if fixed {
+        (
+            quote!(<#r as #k::runtime::Placeholder>::placeholder()),
+            quote!(#value = ),
+            quote!(if #rows == 0 || #cols == 0 { #value = #primal; }),
+        )
+    } else {
+        (primal.clone(), TokenStream::new(), TokenStream::new())
+    };
     let transpose = match cx.options.layout {
         Layout::Numerator => TokenStream::new(),
         Layout::Denominator => quote!(let #matrix = #matrix.transpose();),
@@ -258,7 +276,7 @@ pub fn jacobian(cx: &Ctx, stub: bool) -> TokenStream {
         #[doc = #doc]
         #[allow(unused_variables, unused_mut, clippy::all)]
         #sig {
-            let #value = #primal;
+            let mut #value = #start;
             let #rows = #shape::flat_len(&#value);
             let #cols = #width;
             let mut #matrix = #k::Jacobian::<#t>::zeros(#rows, #cols);
@@ -268,7 +286,7 @@ pub fn jacobian(cx: &Ctx, stub: bool) -> TokenStream {
                 for #row in 0..#rows {
                     #k::runtime::set_unit(&mut #seed, #row);
                     #(#shape::set_zero(&mut #adj);)*
-                    #pullback;
+                    #sweep_value #pullback;
                     #read_row
                 }
             } else {
@@ -277,11 +295,13 @@ pub fn jacobian(cx: &Ctx, stub: bool) -> TokenStream {
                 for #col in 0..#cols {
                     #(#shape::set_zero(&mut #tan);)*
                     #seed_col
-                    let (_, tangent) = #pushforward;
-                    #shape::write_flat(&tangent, &mut #column);
+                    let (#swept, #tangent) = #pushforward;
+                    #sweep_value #swept;
+                    #shape::write_flat(&#tangent, &mut #column);
                     #matrix.set_col(#col, &#column);
                 }
             }
+            #no_sweep
             #transpose
             (#value, #matrix)
         }
@@ -400,7 +420,7 @@ fn hessian(cx: &Ctx) -> TokenStream {
         .iter()
         .filter(|p| cx.wrt.contains(&p.var))
         .collect();
-    let name_of = |b: Binder, p: &Param| local(&b.name(&f.var(p.var).name));
+    let name_of = |b: Binder, p: &Param| local_of(b, &f.var(p.var).name);
     let grads: Vec<syn::Ident> = wrt.iter().map(|p| name_of(Binder::Gradient, p)).collect();
     let dirs: Vec<syn::Ident> = wrt.iter().map(|p| name_of(Binder::Direction, p)).collect();
     let hvs: Vec<syn::Ident> = wrt
@@ -408,7 +428,12 @@ fn hessian(cx: &Ctx) -> TokenStream {
         .map(|p| name_of(Binder::HessianVector, p))
         .collect();
     let refs: Vec<TokenStream> = wrt.iter().map(|p| as_ref(cx, p)).collect();
-    let (value, matrix, n, col) = (local("value"), local("matrix"), local("n"), local("col"));
+    let (value, matrix, n, col) = (
+        local(Binder::Value),
+        local(Binder::Matrix),
+        local(Binder::Width),
+        local(Binder::Col),
+    );
     let mut width = quote!(0usize);
     let mut seed_col = TokenStream::new();
     let mut read_col = TokenStream::new();
@@ -484,5 +509,16 @@ fn hessian(cx: &Ctx) -> TokenStream {
             #matrix.symmetrize();
             (#value, #gtuple, #matrix)
         }
+    }
+}
+
+/// Whether a value of type `ty` has the same shape whatever its value: floats, and arrays
+/// and tuples of such.
+fn fixed_size(ty: &Ty) -> bool {
+    match ty {
+        Ty::Float => true,
+        Ty::Seq(crate::shape::SeqKind::Array(_), e) => fixed_size(e),
+        Ty::Tuple(ts) => ts.iter().all(fixed_size),
+        _ => false,
     }
 }
