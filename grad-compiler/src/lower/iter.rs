@@ -126,9 +126,10 @@ impl Lowerer {
                 let seq = self.seq_of(receiver, &m.receiver)?;
                 let total = self.seq_len(&seq, span);
                 let (len, item) = match name.as_str() {
+                    // Every chunk is whole: the window of `size` at `k * size`.
                     "chunks_exact" => (
                         self.int_op("/", total.clone(), size.clone(), span),
-                        Item::Chunk(seq, size, total),
+                        Item::Stride(Box::new(Item::Window(seq, size.clone())), size),
                     ),
                     "chunks" => {
                         let up = self.int_add(total.clone(), size.clone(), span);
