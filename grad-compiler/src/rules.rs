@@ -260,6 +260,10 @@ pub struct Rule {
     /// A function that is zero exactly at the primitive's kinks (`None`: smooth); finite
     /// differences are not compared where it changes sign.
     pub kink: Option<fn(&[f64]) -> f64>,
+    /// For kinks that repeat (`floor`, `%`): which period the operands are in. Finite
+    /// differences are not compared where it changes either (a step across several kinks
+    /// can leave the kink function's sign as it was).
+    pub period: Option<fn(&[f64]) -> f64>,
     /// Points at kinks and the partials the documented convention gives there.
     pub conventions: &'static [(&'static [f64], &'static [f64])],
 }
@@ -285,6 +289,7 @@ const BASE: Rule = Rule {
     regular_if: |_| false,
     domain: &[Domain::Any],
     kink: None,
+    period: None,
     conventions: &[],
 };
 
@@ -390,6 +395,7 @@ pub static RULES: &[Rule] = &[
             let q = x[0] / x[1];
             q - q.round()
         }),
+        period: Some(|x| (x[0] / x[1]).round()),
         ..BASE
     },
     Rule {
@@ -755,6 +761,7 @@ pub static RULES: &[Rule] = &[
         eval: |x| x[0].floor(),
         partials: |_, _| vec![None],
         kink: Some(|x| x[0] - x[0].round()),
+        period: Some(|x| x[0].round()),
         conventions: &[(&[1.0], &[0.0])],
         ..BASE
     },
@@ -763,6 +770,7 @@ pub static RULES: &[Rule] = &[
         eval: |x| x[0].ceil(),
         partials: |_, _| vec![None],
         kink: Some(|x| x[0] - x[0].round()),
+        period: Some(|x| x[0].round()),
         ..BASE
     },
     Rule {
@@ -770,6 +778,7 @@ pub static RULES: &[Rule] = &[
         eval: |x| x[0].round(),
         partials: |_, _| vec![None],
         kink: Some(|x| x[0] - x[0].floor() - 0.5),
+        period: Some(|x| x[0].floor()),
         ..BASE
     },
     Rule {
@@ -777,6 +786,7 @@ pub static RULES: &[Rule] = &[
         eval: |x| x[0].trunc(),
         partials: |_, _| vec![None],
         kink: Some(|x| x[0] - x[0].round()),
+        period: Some(|x| x[0].round()),
         ..BASE
     },
     Rule {
@@ -784,6 +794,7 @@ pub static RULES: &[Rule] = &[
         eval: |x| x[0].fract(),
         partials: |_, _| some([one()]),
         kink: Some(|x| x[0] - x[0].round()),
+        period: Some(|x| x[0].round()),
         ..BASE
     },
     // Integer-only.

@@ -926,6 +926,9 @@ impl Machine<'_> {
             self.stats.kink(d);
             self.stats.event(1, sign_class(d));
         }
+        if let Some(period) = rule.period {
+            self.stats.event(3, period(&xs).to_bits());
+        }
         if rule.name == "clamp" && !clamp_ordered(&xs) {
             return Err(format!("clamp({xs:?}): min > max (Rust panics)"));
         }
