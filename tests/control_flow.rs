@@ -1034,3 +1034,33 @@ fn rerun_loop_keeps_each_inner_trip_value() {
         );
     }
 }
+
+/// `min` picks `t`, and `t` also feeds a sum over a slice: with `wrt(..)`, `grad_into`'s
+/// adjoint of `t` starts as the `min`'s indicator and then gets the sum's share. (Found by
+/// the random programs: a constant-folding pass treated that adjoint as the indicator alone
+/// and dropped the sum's share of d/db.)
+#[test]
+fn adjoint_starting_as_an_indicator_keeps_later_shares() {
+    #[derive_gradient(wrt(s, b))]
+    fn f(x0: f64, x2: f64, s: &[f64], b: [f64; 3]) -> f64 {
+        let t = b[1] * (x2 + 1.25);
+        let v = (s.iter().map(|&e| t + 0.5 * e).sum::<f64>().abs() + 0.5).cbrt();
+        t.min(x0) + v
+    }
+    let s = [0.3, -0.8, 1.1];
+    for (x0, x2, b) in [
+        (0.9, -1.7, [0.6, 0.86, 1.65]),
+        (-2.0, 0.4, [0.1, 1.3, -0.2]),
+    ] {
+        let (_, (gs, gb)) = f_grad(x0, x2, &s, b);
+        let t = b[1] * (x2 + 1.25);
+        let sum: f64 = s.iter().map(|e| t + 0.5 * e).sum();
+        let dv = (sum.abs() + 0.5).powf(-2.0 / 3.0) / 3.0 * sum.signum();
+        let dt = if t < x0 { 1.0 } else { 0.0 } + dv * s.len() as f64;
+        assert_close(gb[1], dt * (x2 + 1.25), 1e-12, "d/db1");
+        assert_close(gb[0], 0.0, 1e-12, "d/db0");
+        for g in &gs {
+            assert_close(*g, dv * 0.5, 1e-12, "d/ds");
+        }
+    }
+}

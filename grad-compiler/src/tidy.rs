@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 pub fn tidy(f: &mut Function) {
     for _ in 0..6 {
         let mut changed = fuse_zero_then_add(&mut f.body);
-        changed |= fold_constants(&mut f.body);
+        changed |= fold_constants(&mut f.body, f.vars.len());
         changed |= common_subexpressions(&mut f.body, &cse_candidate);
         let counts = Counts::of(f);
         changed |= propagate_copies(f, &counts);
@@ -199,9 +199,13 @@ fn fuse_zero_then_add(b: &mut Block) -> bool {
 }
 
 /// Operations of literals, products by one, selections on a known condition.
-fn fold_constants(b: &mut Block) -> bool {
+fn fold_constants(b: &mut Block, vars: usize) -> bool {
     let mut changed = false;
-    // An indicator `t = if c { 1 } else { 0 }` times `a` is `if c { a } else { 0 }`.
+    // An indicator `t = if c { 1 } else { 0 }` times `a` is `if c { a } else { 0 }`, when
+    // nothing else writes `t` or `c` (an adjoint starting as an indicator and accumulated
+    // into afterwards is not one).
+    let writes = visit::write_counts(b, vars);
+    let once = |a: &Atom| a.var().map_or(true, |v| writes[v.index()] == 1);
     let mut indicators: HashMap<VarId, Atom> = HashMap::new();
     visit::walk(b, &mut |s| {
         if let Stmt::Assign {
@@ -210,7 +214,7 @@ fn fold_constants(b: &mut Block) -> bool {
             ..
         } = s
         {
-            if *one == 1.0 && *zero == 0.0 {
+            if *one == 1.0 && *zero == 0.0 && writes[target.index()] == 1 && once(c) {
                 indicators.insert(*target, c.clone());
             }
         }

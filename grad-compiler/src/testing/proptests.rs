@@ -380,6 +380,12 @@ struct PointCheck<'c> {
     /// pullback with seed 1 and with seed 0.3 (divided back). Ill-conditioned programs
     /// (large terms cancelling, then amplified) get a wider tolerance.
     noise: Vec<Vec<f64>>,
+    /// How much the value moves when every float input is nudged by 1e-13 (relative): a
+    /// thousand times what a reassociated sum's rounding can move it, at most.
+    value_noise: f64,
+    /// The point with every float nudged by 1e-13 (relative), for companions that
+    /// reassociate sums.
+    nudged: Option<Vec<Value>>,
 }
 
 impl PointCheck<'_> {
@@ -391,19 +397,32 @@ impl PointCheck<'_> {
     /// `scale` times a unit vector (divided back), and the largest value the pullback
     /// computed on the way.
     fn row(&self, r: usize, scale: f64, tally: &mut Tally) -> C<(Vec<f64>, f64)> {
+        self.row_at(&self.args, r, scale, tally)
+    }
+
+    /// [`row`](Self::row) at the point `args` (its value is checked only at the point).
+    fn row_at(
+        &self,
+        args: &[Value],
+        r: usize,
+        scale: f64,
+        tally: &mut Tally,
+    ) -> C<(Vec<f64>, f64)> {
         let mut unit = vec![0.0; self.out.len()];
         unit[r] = scale;
         let seed = self.seed(&unit)?;
         let zeros = self.zeros();
-        let called =
-            self.case
-                .call("run-pullback", "pullback", &self.args, &|role| match role {
-                    Role::Seed => Some(seed.clone()),
-                    Role::Buf(Binder::Adjoint, i) => zeros.get(i).cloned(),
-                    _ => None,
-                })?;
+        let called = self
+            .case
+            .call("run-pullback", "pullback", args, &|role| match role {
+                Role::Seed => Some(seed.clone()),
+                Role::Buf(Binder::Adjoint, i) => zeros.get(i).cloned(),
+                _ => None,
+            })?;
         merge(tally, &called.out);
-        self.check_value("pullback-value", &called.returns[0], !self.strict_free())?;
+        if args == self.args.as_slice() {
+            self.check_value("pullback-value", &called.returns[0], !self.strict_free())?;
+        }
         let row = self
             .comps
             .iter()
@@ -439,7 +458,12 @@ impl PointCheck<'_> {
 
     fn check_value(&self, tag: &'static str, got: &Value, exact: bool) -> C<()> {
         let g = got.flat();
-        if !value_matches(&g, &self.out, exact, self.scale) {
+        let within_noise = !exact
+            && g.len() == self.out.len()
+            && g.iter()
+                .zip(&self.out)
+                .all(|(a, b)| (a - b).abs() <= 10.0 * self.value_noise);
+        if !within_noise && !value_matches(&g, &self.out, exact, self.scale) {
             return fail(tag, format!("returns {g:?}, the function {:?}", self.out));
         }
         Ok(())
@@ -638,6 +662,19 @@ fn rows_and_noise(pc: &mut PointCheck, tally: &mut Tally) -> C<Vec<Vec<f64>>> {
                 }
             })
             .collect();
+        let mut noise: Vec<f64> = noise;
+        if let Some(nudged) = pc.nudged.clone() {
+            // Reassociated sums round the forward sweep's values differently; how much
+            // that moves this row is a tenth of what a 1e-13 nudge of the point does (a
+            // hundred times a sum's rounding).
+            let (moved, _) = pc.row_at(&nudged, r, 1.0, tally)?;
+            for (n, (a, b)) in noise.iter_mut().zip(row.iter().zip(&moved)) {
+                let d = 0.1 * (a - b).abs();
+                if d.is_finite() {
+                    *n += d;
+                }
+            }
+        }
         pc.noise.push(noise);
         big = big.max(max_abs);
         rows.push(row);
@@ -669,6 +706,37 @@ fn check_point(case: &Case, args: Vec<Value>, rng: &mut Rng, tally: &mut Tally) 
         tally.skipped_points += 1;
         return Ok(());
     }
+    // Companions that reassociate sums (the dot kernel, `parallel` chunks) compute the same
+    // values rounded differently: where a discontinuity (`floor`, a comparison) lies within
+    // rounding of the point they may take its other side, and neither value nor derivatives
+    // are comparable. Such a point is one where nudging every float by 1e-13 (relative)
+    // changes the primal's decisions.
+    let mut value_noise = 0.0f64;
+    let mut first_nudged = None;
+    if !case.main().options.strict {
+        for factor in [1.0 + 1e-13, 1.0 - 1e-13] {
+            let nudged: Vec<Value> = args
+                .iter()
+                .map(|a| {
+                    let flat: Vec<f64> = a.flat().iter().map(|x| x * factor).collect();
+                    a.with_flat(&flat).unwrap_or_else(|| a.clone())
+                })
+                .collect();
+            first_nudged.get_or_insert_with(|| nudged.clone());
+            let nudged = case.run("primal-run", main, nudged);
+            match nudged {
+                Ok(n) if n.stats.trace == o.stats.trace => {
+                    for (a, b) in n.value().flat().iter().zip(&out) {
+                        value_noise = value_noise.max((a - b).abs());
+                    }
+                }
+                _ => {
+                    tally.skipped_points += 1;
+                    return Ok(());
+                }
+            }
+        }
+    }
     let mut pc = PointCheck {
         case,
         comps: comps(&args),
@@ -678,14 +746,21 @@ fn check_point(case: &Case, args: Vec<Value>, rng: &mut Rng, tally: &mut Tally) 
         trace: o.stats.trace,
         scale: 1.0 + o.stats.max_abs,
         noise: Vec::new(),
+        value_noise,
+        nudged: first_nudged,
     };
     let rows = rows_and_noise(&mut pc, tally)?;
     pc.accumulates(&rows, rng, tally)?;
     for k in 0..pc.comps.len() {
         let (col, speed) = pc.column(k, tally)?;
+        // Forward mode's own rounding: tangents of intermediates as large as `speed` that
+        // cancel leave an error of a few ulps of `speed` (reverse mode cancels the adjoints
+        // before they meet the large partials, so its noise estimate does not show it).
+        let forward_noise = 64.0 * f64::EPSILON * speed;
         for (r, row) in rows.iter().enumerate() {
             tally.entries += 1;
-            if !pc.agree(row[k], col[r], r, k) {
+            let close_enough = (row[k] - col[r]).abs() <= forward_noise;
+            if !pc.agree(row[k], col[r], r, k) && !close_enough {
                 return fail(
                     "reverse-forward",
                     format!(
@@ -1386,6 +1461,17 @@ fn bug_fused_while_branch() {
 fn bug_rerun_inner_overwrite() {
     assert_checks(
         "#[derive_gradient]\nfn f(x: f64, w: f64, b: [f64; 3], n: usize) -> f64 { let mut s1: f64 = 0.0; let mut s6 = x; for i in 0..n { let mut k = 0usize; while k < n { k += 1; let m = -w; s1 -= (m + b[(i + k) % 3]).sin(); } s6 -= -w; } s6 + s1 }",
+    );
+}
+
+/// accumulated-indicator: `fold_constants` rewrote `adj * t2` with `adj = if c { 1 } else
+/// { 0 }` as `if c { t2 } else { 0 }` although `adj += ..` (a fused loop's partial) came in
+/// between: `grad_into` with `wrt` dropped the loop's share of d/db (found by the random
+/// programs; the pullback was right).
+#[test]
+fn bug_accumulated_indicator() {
+    assert_checks(
+        "#[derive_gradient(wrt(s, b))]\nfn f(x0: f64, x2: f64, s: &[f64], b: [f64; 3]) -> f64 { let t = b[1] * (x2 + 1.25); let v = (s.iter().map(|&e| t + 0.0 * e).sum::<f64>().abs() + 0.5).cbrt(); t.min(x0) + v }",
     );
 }
 
