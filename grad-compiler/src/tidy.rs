@@ -205,7 +205,10 @@ fn fold_constants(b: &mut Block, vars: usize) -> bool {
     // nothing else writes `t` or `c` (an adjoint starting as an indicator and accumulated
     // into afterwards is not one).
     let writes = visit::write_counts(b, vars);
-    let once = |a: &Atom| a.var().map_or(true, |v| writes[v.index()] == 1);
+    let once = |a: &Atom| match a.var() {
+        Some(v) => writes[v.index()] == 1,
+        None => true,
+    };
     let mut indicators: HashMap<VarId, Atom> = HashMap::new();
     visit::walk(b, &mut |s| {
         if let Stmt::Assign {
