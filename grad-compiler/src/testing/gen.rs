@@ -2113,7 +2113,11 @@ mod tests {
              #![allow(warnings, clippy::all)]\n\n",
         );
         let mut names = Vec::new();
-        let mut seed = 7000u64;
+        // `GRAD_COMPILED_SEED` starts elsewhere (to try other programs through rustc).
+        let mut seed: u64 = std::env::var("GRAD_COMPILED_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(7000);
         while names.len() < 50 {
             let p = program(seed);
             seed += 1;
