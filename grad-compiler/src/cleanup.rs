@@ -296,9 +296,10 @@ pub fn freeze_conditions(f: &mut Function) {
 }
 
 /// Runs a chunked loop as a plain one where its body writes a variable that is also used
-/// outside it (which a chunk, a closure on another thread, cannot write): the chunks need
-/// every variable but the sums to be the body's own. The transforms make chunked bodies that
-/// way and the passes keep them so; this is the check that the generated closure compiles.
+/// outside it (a stack of saved values, a local the reverse sweep reads later), which a
+/// chunk, a closure on another thread, cannot write: the chunks need every variable but the
+/// sums to be the body's own. Checked here, on the finished companion, where it is decided
+/// which variables are declared outside the loop.
 pub fn settle_chunks(f: &mut Function) {
     let mut everywhere = vec![0usize; f.vars.len()];
     let count = |b: &Block, n: &mut Vec<usize>| {

@@ -177,7 +177,6 @@ impl<'a> Reverse<'a> {
         // Within an iteration the reverse follows the forward at once: nothing of an
         // earlier iteration needs keeping.
         let before = self.defined.clone();
-        let first_new = self.f.vars.len();
         self.nesting += 1;
         let (fb, rb) = self.block(body);
         self.nesting -= 1;
@@ -193,13 +192,9 @@ impl<'a> Reverse<'a> {
         b.extend(rb);
         let mut sums: Vec<VarId> = accs.to_vec();
         sums.extend(buffers.iter().map(|(_, buf, _)| *buf));
-        // The loop's own locals (the classification allows no others) and their adjoints.
-        let mut own: HashSet<VarId> = visit::block_writes(body).into_iter().collect();
-        own.extend(own.clone().iter().filter_map(|v| self.adj.get(v)));
         let shared: Vec<VarId> = buffers.iter().map(|(_, buf, _)| *buf).collect();
         let chunked = (self.plan.sums == super::Sums::Parallel
             && buffers.iter().all(|(_, _, reuse)| !reuse)
-            && chunk_local(&b, &sums, &own, first_new)
             && !per_sample(&b, *var, &shared))
         .then(|| self.chunked(&sums));
         fwd.push(Stmt::For {
@@ -400,22 +395,6 @@ fn read_outside(whole: &Block, lp: &Stmt, v: VarId) -> bool {
     }
     walk_skip(whole, lp, v, &mut found);
     found
-}
-
-/// Whether a fused loop body `b` can run in chunks on several threads: it keeps no stack,
-/// and writes nothing but the sums, the loop's `own` locals and the variables made for it
-/// (from `first_new` on).
-fn chunk_local(b: &Block, sums: &[VarId], own: &HashSet<VarId>, first_new: usize) -> bool {
-    let mut ok = true;
-    visit::walk(b, &mut |s| {
-        if matches!(s, Stmt::Sweep(Sweep::Push { .. } | Sweep::Pop { .. })) {
-            ok = false;
-        }
-        for w in visit::effects(s).writes {
-            ok &= sums.contains(&w.var) || own.contains(&w.var) || w.var.index() >= first_new;
-        }
-    });
-    ok
 }
 
 /// Whether the body writes one of the partial buffers `bufs` at a place that depends on
