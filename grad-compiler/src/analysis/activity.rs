@@ -52,7 +52,7 @@ pub fn active_between(f: &Function, inputs: &[VarId], outputs: &[VarId]) -> Vec<
 }
 
 /// Runs `step` over every statement until no call reports a change.
-fn fixpoint(body: &Block, step: &mut impl FnMut(&Stmt) -> bool) {
+pub(crate) fn fixpoint(body: &Block, step: &mut impl FnMut(&Stmt) -> bool) {
     loop {
         let mut changed = false;
         visit::walk(body, &mut |s| changed |= step(s));

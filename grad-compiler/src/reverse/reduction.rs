@@ -402,19 +402,12 @@ fn read_outside(whole: &Block, lp: &Stmt, v: VarId) -> bool {
 /// would then need a buffer as large as the data, so such a loop runs on one thread.
 fn per_sample(b: &Block, var: VarId, bufs: &[VarId]) -> bool {
     let mut dep: HashSet<VarId> = HashSet::from([var]);
-    loop {
-        let before = dep.len();
-        visit::walk(b, &mut |s| {
-            if let Stmt::Assign { target, op, .. } = s {
-                if visit::op_reads(op).iter().any(|v| dep.contains(v)) {
-                    dep.insert(*target);
-                }
-            }
-        });
-        if dep.len() == before {
-            break;
+    crate::analysis::activity::fixpoint(b, &mut |s| match s {
+        Stmt::Assign { target, op, .. } if visit::op_reads(op).iter().any(|v| dep.contains(v)) => {
+            dep.insert(*target)
         }
-    }
+        _ => false,
+    });
     let mut found = false;
     visit::walk(b, &mut |s| {
         let mut at: Vec<&Atom> = Vec::new();
