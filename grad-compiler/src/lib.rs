@@ -24,6 +24,7 @@ pub mod options;
 pub mod rules;
 pub mod shape;
 pub mod symbolic;
+pub mod terms;
 pub mod tidy;
 pub mod visit;
 pub mod wrappers;

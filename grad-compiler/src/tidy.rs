@@ -30,6 +30,7 @@ pub fn tidy(f: &mut Function) {
         let counts = Counts::of(f);
         changed |= dead_stores(&mut f.body, &counts);
         changed |= coalesce(f);
+        changed |= crate::terms::combine_like_terms(f);
         crate::cleanup::remove_dead_assignments(f);
         if !changed {
             break;
@@ -435,18 +436,21 @@ fn dead_stores(b: &mut Block, counts: &Counts) -> bool {
             changed |= dead_stores(c, counts);
         }
     }
-    let mut deep = Deep::of_block(b);
-    // How many statements of the block mention each variable, kept as statements go.
+    let deep = Deep::of_block(b);
+    // How many statements of the block mention each variable, kept as statements go, and
+    // the first statement mentioning it (statements go from the end, after the first
+    // mention of anything the statement at hand mentions, so first mentions stay).
     let mut here: HashMap<VarId, usize> = HashMap::new();
-    for d in &deep {
+    let mut first: HashMap<VarId, usize> = HashMap::new();
+    for (k, d) in deep.iter().enumerate() {
         for &(v, n) in &d.mentions {
             *here.entry(v).or_default() += n;
+            first.entry(v).or_insert(k);
         }
     }
     let mut read_later: HashSet<VarId> = HashSet::new();
-    let mut i = b.len();
-    while i > 0 {
-        i -= 1;
+    let mut keep = vec![true; b.len()];
+    for i in (0..b.len()).rev() {
         let dead = match &b[i] {
             Stmt::Assign { target: x, op, .. }
                 if !counts.fixed[x.index()] && !matches!(op, Op::Call(_)) =>
@@ -455,7 +459,7 @@ fn dead_stores(b: &mut Block, counts: &Counts) -> bool {
                 // assigns it.
                 let x = *x;
                 let all_here = here.get(&x).copied().unwrap_or(0) == counts.mentions[x.index()];
-                let first = deep.iter().position(|d| d.mentions(x));
+                let first = first.get(&x).copied();
                 let starts_fresh = first.is_some_and(|k| {
                     matches!(&b[k], Stmt::Assign { target, op, .. } if *target == x && !visit::op_reads(op).contains(&x))
                 });
@@ -467,12 +471,18 @@ fn dead_stores(b: &mut Block, counts: &Counts) -> bool {
             for &(v, n) in &deep[i].mentions {
                 *here.entry(v).or_default() -= n;
             }
-            b.remove(i);
-            deep.remove(i);
+            keep[i] = false;
             changed = true;
         } else {
             read_later.extend(deep[i].reads.iter().copied());
         }
+    }
+    if changed {
+        let mut k = 0;
+        b.retain(|_| {
+            k += 1;
+            keep[k - 1]
+        });
     }
     changed
 }
