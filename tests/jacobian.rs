@@ -1172,3 +1172,75 @@ fn annotated_array_returning_callee() {
         &jac,
     );
 }
+
+// --- Rows by one forward sweep -------------------------------------------------------------
+//
+// A fixed-size result's Jacobian rows come from `f_jacobian_rows`: one forward sweep, then a
+// reverse sweep per row over the same saved values. Where the reverse sweep cannot run again
+// (it pops the stacks of a loop that overwrites values), `f_jacobian` runs a pullback per row.
+
+/// Three weighted sums of a slice and a scale, through nonlinearities; `wrt(x, s)` leaves
+/// `bias` out of the Jacobian.
+#[derive_gradient(wrt(x, s))]
+fn three_sums(x: &[f64], s: f64, bias: f64) -> [f64; 3] {
+    let mut a = 0.0;
+    let mut b = 0.0;
+    let mut c = 0.0;
+    for k in 0..x.len() {
+        let t = (k as f64 + 1.0) / x.len() as f64;
+        a += t * x[k] * s;
+        b += (1.0 - t) * x[k] * x[k];
+        c += (t - 0.5) * (x[k] + bias).sin();
+    }
+    [a.tanh(), (0.1 * b).exp() * s, (c + 0.1 * a).sin()]
+}
+
+#[test]
+fn rows_over_one_forward_sweep_match_the_pullback_and_differences() {
+    let x = random(41, 9, -1.0, 1.0);
+    let (s, bias) = (0.7, 0.2);
+    let (value, jac) = three_sums_jacobian(&x, s, bias);
+    assert_eq!(value, three_sums(&x, s, bias));
+    assert_eq!((jac.rows(), jac.cols()), (3, 10));
+    for r in 0..3 {
+        let mut seed = [0.0; 3];
+        seed[r] = 1.0;
+        let (mut adj_x, mut adj_s, mut adj_bias) = (vec![0.0; 9], 0.0, 0.0);
+        three_sums_pullback(&x, s, bias, seed, &mut adj_x, &mut adj_s, &mut adj_bias);
+        for k in 0..9 {
+            assert_ulps(jac[(r, k)], adj_x[k], &format!("J[({r}, {k})]"));
+        }
+        assert_ulps(jac[(r, 9)], adj_s, &format!("J[({r}, 9)]"));
+    }
+    let mut at = x.clone();
+    at.push(s);
+    assert_fd(|v| three_sums(&v[..9], v[9], bias).to_vec(), &at, &jac);
+}
+
+/// A loop overwriting a value each trip: its reverse sweep pops what the forward sweep
+/// pushed, so each row runs a whole pullback.
+#[derive_gradient]
+fn overwritten(x: [f64; 3]) -> (f64, f64) {
+    let mut p = x[0];
+    let mut q = 0.0;
+    for k in 0..3 {
+        p = (p * x[k]).sin() + x[(k + 1) % 3];
+        q += p * p;
+    }
+    (p, q.sqrt())
+}
+
+#[test]
+fn rows_of_a_reverse_sweep_that_pops_stacks() {
+    let x = [0.3, -0.8, 1.1];
+    let (value, jac) = overwritten_jacobian(x);
+    assert_eq!(value, overwritten(x));
+    assert_fd(
+        |v| {
+            let (p, q) = overwritten([v[0], v[1], v[2]]);
+            vec![p, q]
+        },
+        &x,
+        &jac,
+    );
+}

@@ -257,6 +257,231 @@ pub fn grad_into(l: &Lowered, wrt: &[VarId], sums: reverse::Sums) -> Companion {
     }
 }
 
+/// `f_jacobian_rows(params.., matrix: &mut Jacobian<T>, rows: usize) -> R`, what
+/// `f_jacobian` calls for its rows: one forward sweep, then for each row a reverse sweep
+/// seeded with that row's unit vector, its adjoints of the differentiated parameters
+/// written into the row. `None` when the reverse sweep cannot run again over the same
+/// forward sweep (it pops stacks or restores overwritten values; `f_jacobian` then runs a
+/// whole pullback per row), or when the result's shape is not fixed (its seed is not `Copy`).
+pub fn jacobian_rows(
+    l: &Lowered,
+    wrt: &[VarId],
+    sums: reverse::Sums,
+    matrix_ty: syn::Type,
+) -> Option<Companion> {
+    let mut base = l.func.clone();
+    let result = base.returns[0];
+    if !base.ty(result).fixed_size() {
+        return None;
+    }
+    let matrix = add_param(
+        &mut base,
+        Binder::Matrix,
+        None,
+        Ty::MutRef(Box::new(Ty::Opaque)),
+        Passing::MutRef,
+        matrix_ty,
+    );
+    let rows = add_param(
+        &mut base,
+        Binder::Rows,
+        None,
+        Ty::Int,
+        Passing::Value,
+        written(quote::quote!(usize)),
+    );
+    // Each differentiated parameter's adjoint: a local buffer zeroed per row where the
+    // parameter is an unwritten sequence, else the transform's own adjoint.
+    let mut buffers = std::collections::HashMap::new();
+    for &p in wrt {
+        if in_place(l, p) {
+            let ty = base.ty(p).derivative();
+            let b = base.add_var(
+                Binder::Adjoint.name(&base.var(p).name),
+                ty,
+                base.var(p).span,
+                Origin::Made(Binder::Adjoint, Some(p)),
+            );
+            buffers.insert(p, b);
+        }
+    }
+    let plan = reverse::Plan {
+        wrt: wrt.to_vec(),
+        buffers: buffers.clone(),
+        zeroed: false,
+        sums,
+    };
+    let r = reverse::reverse(&base, &plan);
+    let mut f = r.func;
+    // The reverse sweep runs again only if it leaves what the forward sweep made as it was:
+    // no stack popped, nothing but adjoints written that the forward sweep wrote.
+    let mut made: std::collections::HashSet<VarId> =
+        crate::visit::block_writes(&r.fwd).into_iter().collect();
+    made.extend(f.params.iter().map(|p| p.var));
+    let mut pops = false;
+    // A loop's own variable is set by the loop: it needs nothing back.
+    let mut rev_writes = Vec::new();
+    crate::visit::walk(&r.rev, &mut |s| {
+        pops |= matches!(s, Stmt::Sweep(Sweep::Pop { .. }));
+        let own = match s {
+            Stmt::For { var, .. } => Some(*var),
+            _ => None,
+        };
+        let writes = crate::visit::effects(s).writes;
+        rev_writes.extend(writes.iter().map(|w| w.var).filter(|v| Some(*v) != own));
+    });
+    let mut reset = Vec::new();
+    for v in rev_writes {
+        if made.contains(&v) && !reset.contains(&v) {
+            if !matches!(f.var(v).origin, Origin::Made(Binder::Adjoint, _)) {
+                return None;
+            }
+            reset.push(v);
+        }
+    }
+    if pops {
+        return None;
+    }
+    let mut body = r.fwd;
+    let value = keep_value(&mut f, &mut body, result);
+    let seed_ty = f.ty(result).clone();
+    let seed = f.add_var(
+        Binder::Seed.base(),
+        seed_ty,
+        span(),
+        Origin::Made(Binder::Seed, None),
+    );
+    body.push(Stmt::Assign {
+        target: seed,
+        op: Op::ZeroLike(Atom::Var(value)),
+        span: span(),
+    });
+    let row = f.add_var(
+        Binder::Row.base(),
+        Ty::Int,
+        span(),
+        Origin::Made(Binder::Row, None),
+    );
+    let mut sweep = vec![Stmt::Sweep(Sweep::Kernel(Kernel::SetUnit {
+        y: Place::var(seed),
+        index: Atom::Var(row),
+    }))];
+    let mut parts = Vec::new();
+    for &p in wrt {
+        let part = match (buffers.get(&p), r.adj.get(&p)) {
+            (Some(b), _) => {
+                body.push(Stmt::Assign {
+                    target: *b,
+                    op: Op::ZeroLike(Atom::Var(p)),
+                    span: span(),
+                });
+                sweep.push(zero_all(&f, *b));
+                *b
+            }
+            (None, Some(a)) => *a,
+            // Not reached by the result: a zero row part.
+            (None, None) => {
+                let ty = f.ty(p).derivative();
+                let z = f.add_var("", ty, span(), Origin::Temp);
+                body.push(Stmt::Assign {
+                    target: z,
+                    op: Op::ZeroLike(Atom::Var(p)),
+                    span: span(),
+                });
+                z
+            }
+        };
+        parts.push(Place::var(part));
+    }
+    for v in reset {
+        sweep.push(zero_all(&f, v));
+    }
+    if r.active[result.index()] {
+        sweep.push(Stmt::Assign {
+            target: r.adj[&result],
+            op: Op::Use(Atom::Var(seed)),
+            span: span(),
+        });
+    }
+    sweep.extend(r.rev);
+    // What the reverse sweep computes from the forward sweep's values alone (the partials
+    // of `sin`, `exp`, ...) is the same for every row: computed once, before the rows.
+    body.extend(hoist_invariants(&f, &mut sweep));
+    sweep.push(Stmt::Sweep(Sweep::Kernel(Kernel::WriteRow {
+        parts,
+        out: Place::var(matrix).deref(),
+        row: Atom::Var(row),
+    })));
+    body.push(Stmt::For {
+        var: row,
+        lo: Atom::Int(0),
+        hi: Atom::Var(rows),
+        rev: false,
+        body: sweep,
+        chunked: None,
+    });
+    f.body = body;
+    f.returns = vec![value];
+    finish(&mut f);
+    Some(Companion {
+        suffix: "jacobian_rows",
+        func: f,
+        errors: r.unsupported,
+    })
+}
+
+/// Takes out of a loop's body, in order, the assignments at its top level that compute the
+/// same value in every iteration: a float operation of variables the loop does not write
+/// (one that cannot panic: no call, no load), into a variable the loop writes only there
+/// and mentions nowhere before.
+fn hoist_invariants(f: &Function, body: &mut Block) -> Block {
+    let mut writes: std::collections::HashMap<VarId, usize> = std::collections::HashMap::new();
+    for v in crate::visit::block_writes(body) {
+        *writes.entry(v).or_default() += 1;
+    }
+    let mut hoisted = Vec::new();
+    let mut kept: Block = Vec::new();
+    for s in std::mem::take(body) {
+        let invariant = match &s {
+            Stmt::Assign { target, op, .. } => {
+                !matches!(op, Op::Call(_) | Op::Load(_))
+                    && *f.ty(*target) == Ty::Float
+                    && writes.get(target) == Some(&1)
+                    && !kept
+                        .iter()
+                        .any(|k| crate::visit::Deep::of(k).mentions(*target))
+                    && crate::visit::op_reads(op)
+                        .iter()
+                        .all(|v| !writes.contains_key(v))
+            }
+            _ => false,
+        };
+        if invariant {
+            if let Stmt::Assign { target, .. } = &s {
+                writes.remove(target);
+            }
+            hoisted.push(s);
+        } else {
+            kept.push(s);
+        }
+    }
+    *body = kept;
+    hoisted
+}
+
+/// `v = 0` for a float, every float of `v` zero otherwise.
+fn zero_all(f: &Function, v: VarId) -> Stmt {
+    if *f.ty(v) == Ty::Float {
+        Stmt::Assign {
+            target: v,
+            op: Op::Use(Atom::Float(0.0)),
+            span: span(),
+        }
+    } else {
+        Stmt::Sweep(Sweep::Kernel(Kernel::ZeroAll { y: Place::var(v) }))
+    }
+}
+
 /// Whether a differentiated parameter's adjoint lives in the caller's buffer itself; else
 /// in a local added into the buffer at the end: scalars, and parameters the body writes
 /// (the reverse sweep clears the adjoint of an overwritten value, which must not clear

@@ -630,6 +630,14 @@ impl Forward {
                     out.push(kern(Kernel::ZeroAll { y: ty }));
                 }
             }
+            Kernel::SetUnit { y, .. } => {
+                out.push(kern(k.clone()));
+                if let Some(ty) = self.tan_place(y) {
+                    out.push(kern(Kernel::ZeroAll { y: ty }));
+                }
+            }
+            // A Jacobian carries no tangent.
+            Kernel::WriteRow { .. } => out.push(kern(k.clone())),
             Kernel::SumAll { target, place } => {
                 out.push(kern(k.clone()));
                 if self.is_active(*target) {

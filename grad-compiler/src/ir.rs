@@ -458,6 +458,16 @@ pub enum Kernel {
     ZeroAll { y: Place },
     /// `target = sum of every float of place`.
     SumAll { target: VarId, place: Place },
+    /// Whole values: every float of `y` zero but float `index` (in flat order), one: a unit
+    /// seed.
+    SetUnit { y: Place, index: Atom },
+    /// Row `row` of the Jacobian `out` written with the floats of `parts`, one after the
+    /// other in flat order.
+    WriteRow {
+        parts: Vec<Place>,
+        out: Place,
+        row: Atom,
+    },
 }
 
 /// A sequence of statements.

@@ -105,6 +105,16 @@ pub enum Ty {
 }
 
 impl Ty {
+    /// Whether a value of this type has the same shape whatever its value: floats, and
+    /// arrays and tuples of such.
+    pub fn fixed_size(&self) -> bool {
+        match self {
+            Ty::Float => true,
+            Ty::Seq(SeqKind::Array(_), e) => e.fixed_size(),
+            Ty::Tuple(ts) => ts.iter().all(Ty::fixed_size),
+            _ => false,
+        }
+    }
     /// A slice of floats.
     pub fn float_slice() -> Ty {
         Ty::Seq(SeqKind::Slice, Box::new(Ty::Float))

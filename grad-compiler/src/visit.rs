@@ -215,6 +215,20 @@ pub fn effects(s: &Stmt) -> Effects {
                     e.read_place(place);
                     e.write_var(*target);
                 }
+                Kernel::SetUnit { y, index } => {
+                    // Like zeroing, it keeps the shape.
+                    e.atom(index);
+                    e.read_place(y);
+                    e.write_place(y);
+                }
+                Kernel::WriteRow { parts, out, row } => {
+                    for p in parts {
+                        e.read_place(p);
+                    }
+                    e.atom(row);
+                    e.read_place(out);
+                    e.write_place(out);
+                }
             },
         },
     }
@@ -507,6 +521,15 @@ pub fn operands_mut(s: &mut Stmt, f: &mut impl FnMut(Operand)) {
                     f(Operand::Var(target));
                     place(p, f);
                 }
+                Kernel::SetUnit { y, index } => {
+                    place(y, f);
+                    f(Operand::Atom(index));
+                }
+                Kernel::WriteRow { parts, out, row } => {
+                    parts.iter_mut().for_each(|p| place(p, f));
+                    place(out, f);
+                    f(Operand::Atom(row));
+                }
             },
         },
     }
@@ -582,6 +605,11 @@ pub fn places(s: &Stmt) -> Vec<&Place> {
                 Kernel::AxpyAll { x, y, .. } => out.extend([x, y]),
                 Kernel::ScaleAll { y, .. } | Kernel::ZeroAll { y } => out.push(y),
                 Kernel::SumAll { place, .. } => out.push(place),
+                Kernel::SetUnit { y, .. } => out.push(y),
+                Kernel::WriteRow { parts, out: o, .. } => {
+                    out.extend(parts);
+                    out.push(o);
+                }
             },
         },
     }

@@ -161,9 +161,10 @@ fn signature(cx: &Ctx, name: &syn::Ident, extra: TokenStream, ret: TokenStream) 
     quote!(#vis fn #name #gen (#inputs #comma #extra) -> #ret #wc)
 }
 
-/// `f_jacobian`: rows by pullbacks when there are fewer outputs than inputs, columns by
+/// `f_jacobian`: rows by reverse sweeps when there are fewer outputs than inputs (one call
+/// of `f_jacobian_rows` when the function has it, else a pullback per row), columns by
 /// pushforwards otherwise; numerator layout unless `layout = "denominator"`.
-pub fn jacobian(cx: &Ctx, stub: bool) -> TokenStream {
+pub fn jacobian(cx: &Ctx, stub: bool, rows_companion: bool) -> TokenStream {
     let k = &cx.krate;
     let t = cx.float();
     let r = cx.result();
@@ -250,7 +251,7 @@ pub fn jacobian(cx: &Ctx, stub: bool) -> TokenStream {
     let primal = call(cx, "", &[]);
     // A result of fixed size (arrays and tuples of floats) has its shape without a call:
     // the sweeps then give the value, and `f` runs only when there is no sweep.
-    let fixed = fixed_size(&cx.lowered.sig.result.ty);
+    let fixed = cx.lowered.sig.result.ty.fixed_size();
     let (swept, tangent) = (local(Binder::Swept), local(Binder::TangentOut));
     let (start, sweep_value, no_sweep) = if fixed {
         (
@@ -260,6 +261,21 @@ pub fn jacobian(cx: &Ctx, stub: bool) -> TokenStream {
         )
     } else {
         (primal.clone(), TokenStream::new(), TokenStream::new())
+    };
+    let by_rows = if rows_companion {
+        let rows_call = call(cx, "jacobian_rows", &[quote!(&mut #matrix), quote!(#rows)]);
+        quote!(#sweep_value #rows_call;)
+    } else {
+        quote! {
+            let mut #seed = #k::runtime::zero_like(&#value);
+            #(let mut #adj = #k::runtime::zero_like(#refs);)*
+            for #row in 0..#rows {
+                #k::runtime::set_unit(&mut #seed, #row);
+                #(#shape::set_zero(&mut #adj);)*
+                #sweep_value #pullback;
+                #read_row
+            }
+        }
     };
     let transpose = match cx.options.layout {
         Layout::Numerator => TokenStream::new(),
@@ -281,14 +297,7 @@ pub fn jacobian(cx: &Ctx, stub: bool) -> TokenStream {
             let #cols = #width;
             let mut #matrix = #k::Jacobian::<#t>::zeros(#rows, #cols);
             if #rows <= #cols {
-                let mut #seed = #k::runtime::zero_like(&#value);
-                #(let mut #adj = #k::runtime::zero_like(#refs);)*
-                for #row in 0..#rows {
-                    #k::runtime::set_unit(&mut #seed, #row);
-                    #(#shape::set_zero(&mut #adj);)*
-                    #sweep_value #pullback;
-                    #read_row
-                }
+                #by_rows
             } else {
                 #(let mut #tan = #k::runtime::zero_like(#refs);)*
                 let mut #column = ::std::vec![<#t as #k::Float>::zero(); #rows];
@@ -509,16 +518,5 @@ fn hessian(cx: &Ctx) -> TokenStream {
             #matrix.symmetrize();
             (#value, #gtuple, #matrix)
         }
-    }
-}
-
-/// Whether a value of type `ty` has the same shape whatever its value: floats, and arrays
-/// and tuples of such.
-fn fixed_size(ty: &Ty) -> bool {
-    match ty {
-        Ty::Float => true,
-        Ty::Seq(crate::shape::SeqKind::Array(_), e) => fixed_size(e),
-        Ty::Tuple(ts) => ts.iter().all(fixed_size),
-        _ => false,
     }
 }

@@ -92,4 +92,4 @@ pub use jacobian::Jacobian;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub use rng::XorShift64;
-pub use shape::{set_unit, zero_like, AsSeed, Differentiable, Placeholder};
+pub use shape::{set_unit, write_part, zero_like, AsSeed, Differentiable, Placeholder};

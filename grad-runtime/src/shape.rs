@@ -160,6 +160,28 @@ pub fn zero_like<S: Differentiable + ?Sized>(s: &S) -> S::Owned {
     s.zero_like()
 }
 
+/// Writes the floats of `x` at the start of `out`, in flat order, and returns the rest of
+/// `out`: the parts of one Jacobian row, one parameter after the other.
+///
+/// Panics if `out` is shorter than `x`.
+///
+/// ```
+/// use grad_runtime::shape::write_part;
+/// let mut row = [0.0; 5];
+/// let rest = write_part(&[1.0, 2.0], &mut row);
+/// write_part(&3.0, rest);
+/// assert_eq!(row, [1.0, 2.0, 3.0, 0.0, 0.0]);
+/// ```
+#[inline]
+pub fn write_part<'a, S: Differentiable + ?Sized>(
+    x: &S,
+    out: &'a mut [S::Scalar],
+) -> &'a mut [S::Scalar] {
+    let n = x.flat_len();
+    x.write_flat(&mut out[..n]);
+    &mut out[n..]
+}
+
 /// Sets every float of `s` to zero and float `k` of its flat order to one: the unit seeds
 /// and directions of Jacobian and Hessian companions.
 ///

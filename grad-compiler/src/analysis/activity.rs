@@ -108,6 +108,10 @@ pub fn flows(s: &Stmt) -> Vec<(VarId, VarId)> {
                     Kernel::ScaleAll { alpha, y } => (vec![alpha.var()], y.root),
                     Kernel::ZeroAll { y } => (Vec::new(), y.root),
                     Kernel::SumAll { target, place } => (vec![Some(place.root)], *target),
+                    Kernel::SetUnit { y, .. } => (Vec::new(), y.root),
+                    Kernel::WriteRow { parts, out, .. } => {
+                        (parts.iter().map(|p| Some(p.root)).collect(), out.root)
+                    }
                 };
                 out.extend(from.into_iter().flatten().map(|v| (v, to)));
             }

@@ -407,7 +407,8 @@ impl<'a> Printer<'a> {
         if p.is_var() && self.refs.contains(&p.root) {
             return self.ident(p.root).to_token_stream();
         }
-        let t = self.place(p).tokens;
+        // A single-use float folded into its use is an expression: `&(a * b)`.
+        let t = self.place(p).at(Prec::Atom);
         quote!(&#t)
     }
 
@@ -1058,6 +1059,21 @@ impl<'a> Printer<'a> {
                 let lhs = self.ident(*target);
                 let xs = self.shared(place);
                 quote!(#lhs = #k::runtime::Differentiable::sum(#xs);)
+            }
+            Kernel::SetUnit { y, index } => {
+                let ys = self.exclusive(y);
+                let i = self.atom(index, false).tokens;
+                quote!(#k::runtime::set_unit(#ys, #i);)
+            }
+            Kernel::WriteRow { parts, out, row } => {
+                let m = self.exclusive(out);
+                let r = self.atom(row, false).tokens;
+                let mut rest = quote!(#k::Jacobian::row_mut(#m, #r));
+                for p in parts {
+                    let x = self.shared(p);
+                    rest = quote!(#k::runtime::write_part(#x, #rest));
+                }
+                quote!(#rest;)
             }
         }
     }

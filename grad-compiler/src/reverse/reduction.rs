@@ -420,7 +420,9 @@ fn per_sample(b: &Block, var: VarId, bufs: &[VarId]) -> bool {
                 Kernel::Dot { acc: y, .. }
                 | Kernel::AxpyAll { y, .. }
                 | Kernel::ScaleAll { y, .. }
-                | Kernel::ZeroAll { y } => buffer_indices(y, [], bufs, &mut at),
+                | Kernel::ZeroAll { y }
+                | Kernel::SetUnit { y, .. }
+                | Kernel::WriteRow { out: y, .. } => buffer_indices(y, [], bufs, &mut at),
                 Kernel::SumAll { .. } => {}
             },
             Stmt::Sweep(Sweep::Call { call, .. }) => {

@@ -176,6 +176,12 @@ fn companions_of(c: &mut Compiled, src: &FnSource) {
         out.extend([pb, pf, gi, grad]);
     } else {
         out.extend([pb, pf]);
+        out.extend(companions::jacobian_rows(
+            l,
+            &c.wrt,
+            sums,
+            cx.jacobian_type(),
+        ));
     }
     out.extend(second);
     for comp in out {

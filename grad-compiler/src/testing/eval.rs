@@ -1128,6 +1128,40 @@ impl Machine<'_> {
                 let z = fr.read(y)?.zero_like();
                 fr.write(y, z)?;
             }
+            Kernel::SetUnit { y, index: at } => {
+                self.stats.count("set_unit");
+                let k = index(fr.int(at)?)?;
+                let old = fr.read(y)?.clone();
+                let mut flat = vec![0.0; old.flat().len()];
+                match flat.get_mut(k) {
+                    Some(x) => *x = 1.0,
+                    None => return Err(format!("set_unit: index {k} out of range")),
+                }
+                let v = old
+                    .with_flat(&flat)
+                    .ok_or("set_unit: a shape without floats")?;
+                fr.write(y, v)?;
+            }
+            Kernel::WriteRow { parts, out, row } => {
+                self.stats.count("write_row");
+                let r = index(fr.int(row)?)?;
+                let mut flat = Vec::new();
+                for p in parts {
+                    flat.extend(fr.read(p)?.flat());
+                }
+                // The Jacobian is a sequence of rows.
+                match fr.place_mut(out)? {
+                    Value::Seq(rows) => match rows.get_mut(r) {
+                        Some(Value::Seq(xs)) if xs.len() >= flat.len() => {
+                            for (x, v) in xs.iter_mut().zip(flat) {
+                                *x = Value::Float(v);
+                            }
+                        }
+                        _ => return Err(format!("write_row: no row {r} of {} floats", flat.len())),
+                    },
+                    v => return Err(format!("write_row into {}", v.kind())),
+                }
+            }
             Kernel::SumAll { target, place } => {
                 self.stats.count("sum_all");
                 let s = sum(fr.f32, fr.read(place)?);

@@ -274,6 +274,19 @@ fn kernel(f: &Function, k: &Kernel) -> String {
         ),
         Kernel::ScaleAll { alpha, y } => format!("{} *= {} (all)", place(f, y), atom(f, alpha)),
         Kernel::ZeroAll { y } => format!("{} = 0 (all)", place(f, y)),
+        Kernel::SetUnit { y, index } => {
+            format!("{} = unit({}) (all)", place(f, y), atom(f, index))
+        }
+        Kernel::WriteRow { parts, out, row } => format!(
+            "{}.row({}) = [{}]",
+            place(f, out),
+            atom(f, row),
+            parts
+                .iter()
+                .map(|p| place(f, p))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Kernel::SumAll { target, place: p } => {
             format!("{} = sum({})", var(f, *target), place(f, p))
         }

@@ -201,6 +201,8 @@ enum Role {
     Seed,
     /// The seed's tangent (a pushforward of a pullback).
     SeedTangent,
+    /// A binder's parameter of the companion itself (`matrix`, `rows` of `jacobian_rows`).
+    Own(Binder),
 }
 
 fn roles(f: &Function, user_vars: &[VarId]) -> C<Vec<Role>> {
@@ -218,6 +220,7 @@ fn roles(f: &Function, user_vars: &[VarId]) -> C<Vec<Role>> {
                     Some(i) => Ok(Role::Of(*b, i)),
                     None => fail("harness", format!("a parameter of unknown role: {b:?}")),
                 },
+                Origin::Made(b, None) => Ok(Role::Own(*b)),
                 o => fail("harness", format!("a parameter of unknown role: {o:?}")),
             }
         })
@@ -772,6 +775,9 @@ fn check_point(case: &Case, args: Vec<Value>, rng: &mut Rng, tally: &mut Tally) 
         }
         pc.fd_column(k, &col, speed, tally)?;
     }
+    if !case.main().scalar {
+        check_jacobian_rows(&pc, &rows, tally)?;
+    }
     if case.main().scalar {
         check_gradient(&pc, &rows[0], tally)?;
         if case.main().options.hessian {
@@ -790,6 +796,50 @@ fn wrt_comps(pc: &PointCheck) -> Vec<Comp> {
         .filter(|c| main.wrt.contains(&vars[c.param]))
         .copied()
         .collect()
+}
+
+/// `jacobian_rows` (one forward sweep, a reverse sweep per row), where the function has it,
+/// against the pullback's rows over the differentiated inputs.
+fn check_jacobian_rows(pc: &PointCheck, rows: &[Vec<f64>], tally: &mut Tally) -> C<()> {
+    if pc.case.main().companion("jacobian_rows").is_none() {
+        return Ok(());
+    }
+    let wrt = wrt_comps(pc);
+    let zero_row = Value::Seq(vec![Value::Float(0.0); wrt.len()]);
+    let matrix = Value::Seq(vec![zero_row; rows.len()]);
+    let called = pc.case.call(
+        "run-jacobian_rows",
+        "jacobian_rows",
+        &pc.args,
+        &|role| match role {
+            Role::Own(Binder::Matrix) => Some(matrix.clone()),
+            Role::Own(Binder::Rows) => Some(Value::Int(rows.len() as i64)),
+            _ => None,
+        },
+    )?;
+    merge(tally, &called.out);
+    pc.check_value("jacobian_rows-value", &called.returns[0], !pc.strict_free())?;
+    let got = match called.buffers.first() {
+        Some((_, Value::Seq(got))) => got,
+        _ => return fail("harness", "jacobian_rows without its matrix"),
+    };
+    for (r, row) in rows.iter().enumerate() {
+        let got_row = got.get(r).map(Value::flat).unwrap_or_default();
+        for (j, c) in wrt.iter().enumerate() {
+            let k = pc.index_of(*c);
+            let g = got_row.get(j).copied().unwrap_or(f64::NAN);
+            if !pc.agree(g, row[k], r, k) {
+                return fail(
+                    "jacobian_rows",
+                    format!(
+                        "output {r}, input {c:?}: jacobian_rows {g:e}, pullback {:e}",
+                        row[k]
+                    ),
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `grad_into` and `grad` against the pullback's row.

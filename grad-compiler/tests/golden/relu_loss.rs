@@ -95,7 +95,7 @@ fn loss_pushforward(
         let tan_t6 = tan_y[i];
         let r = y[i] - z.max(0.0);
         total += r * r;
-        tan_total += (tan_t6 + -(if z > 0.0 { tan_z } else { 0.0_f64 })) * r * 2.0;
+        tan_total += (tan_t6 + -(if z > 0.0 { tan_z } else { 0.0_f64 })) * (r * 2.0);
     }
     let t9 = n as f64;
     let value = total / t9;
