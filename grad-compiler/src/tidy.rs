@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet};
 /// Runs every pass until none changes anything (a few rounds at most).
 pub fn tidy(f: &mut Function) {
     for _ in 0..6 {
-        let mut changed = fuse_zero_then_add(&mut f.body);
+        let mut changed = fuse_zero_then_add(&mut f.body, &f.vars);
         changed |= fold_constants(&mut f.body, f.vars.len());
         changed |= common_subexpressions(&mut f.body, &cse_candidate);
         let counts = Counts::of(f);
@@ -151,11 +151,11 @@ fn order_element_updates(b: &mut Block) {
 }
 
 /// `v = 0; .. v += e` as `v = e`.
-fn fuse_zero_then_add(b: &mut Block) -> bool {
+fn fuse_zero_then_add(b: &mut Block, vars: &[Var]) -> bool {
     let mut changed = false;
     for s in b.iter_mut() {
         for c in visit::children_mut(s) {
-            changed |= fuse_zero_then_add(c);
+            changed |= fuse_zero_then_add(c, vars);
         }
     }
     let mut deep = Deep::of_block(b);
@@ -164,14 +164,32 @@ fn fuse_zero_then_add(b: &mut Block) -> bool {
         let zeroed = match &b[i] {
             Stmt::Assign {
                 target,
-                op: Op::Use(Atom::Float(z)),
+                op: Op::Use(Atom::Float(z)) | Op::Repeat(Atom::Float(z), _, _),
                 ..
             } if *z == 0.0 => Some(*target),
+            Stmt::Assign {
+                target,
+                op: Op::ZeroLike(_),
+                ..
+            } => Some(*target),
             _ => None,
         };
         if let Some(v) = zeroed {
             let next = (i + 1..b.len()).find(|&j| deep[j].mentions(v));
             if let Some(j) = next {
+                // A whole value of fixed shape: `v = 0 (all); v += 1 * w (all)` is `v = w`.
+                if let Some(w) = copied_whole(&b[j], v, vars) {
+                    b[j] = Stmt::Assign {
+                        target: v,
+                        op: Op::Use(Atom::Var(w)),
+                        span: proc_macro2::Span::call_site(),
+                    };
+                    deep[j] = Deep::of(&b[j]);
+                    b.remove(i);
+                    deep.remove(i);
+                    changed = true;
+                    continue;
+                }
                 if let Stmt::Accumulate {
                     place,
                     value,
@@ -197,6 +215,23 @@ fn fuse_zero_then_add(b: &mut Block) -> bool {
         i += 1;
     }
     changed
+}
+
+/// `w` when `s` is `v += 1 * w (all)` with `w` a whole variable of `v`'s own fixed-size
+/// type (an array of floats): after `v = 0 (all)`, a copy.
+fn copied_whole(s: &Stmt, v: VarId, vars: &[Var]) -> Option<VarId> {
+    let Stmt::Sweep(Sweep::Kernel(Kernel::AxpyAll {
+        alpha: Atom::Float(one),
+        x,
+        y,
+    })) = s
+    else {
+        return None;
+    };
+    let ty = &vars[v.index()].ty;
+    let same = x.is_var() && y.is_var() && y.root == v && x.root != v;
+    (*one == 1.0 && same && vars[x.root.index()].ty == *ty && *ty != Ty::Float && ty.fixed_size())
+        .then_some(x.root)
 }
 
 /// Operations of literals, products by one, selections on a known condition.
