@@ -281,6 +281,13 @@ impl Neuron {
         r * r
     }
 
+    /// The pre-activation and the output at two inputs: a method with an array result,
+    /// whose Jacobian rows come from one forward sweep (`f_jacobian_rows` as a method).
+    #[derive_gradient(wrt(self))]
+    fn outputs(&self, x: [f64; 3], u: [f64; 3]) -> [f64; 2] {
+        [neuron_out(self, x), neuron_out(self, u) * self.b]
+    }
+
     /// The same loss differentiated with respect to the receiver only.
     #[derive_gradient(wrt(self))]
     fn loss_wrt_self(&self, x: [f64; 3], y: f64) -> f64 {
@@ -301,6 +308,30 @@ fn wrt_self_names_the_receiver() {
     let (_, (all, _, _)) = n.loss_grad(x, 0.7);
     assert_eq!(v, n.loss(x, 0.7));
     assert_eq!((g.w, g.b, g.id), (all.w, all.b, all.id));
+}
+
+#[test]
+fn a_method_with_an_array_result_has_a_jacobian_over_self() {
+    let n = Neuron {
+        w: [0.5, -0.2, 0.1],
+        b: 0.3,
+        id: 3,
+    };
+    let (x, u) = ([1.0, 2.0, -1.0], [0.2, -0.4, 0.9]);
+    let (v, jac) = n.outputs_jacobian(x, u);
+    assert_eq!(v, n.outputs(x, u));
+    // Columns: the receiver's floats in field order (w, b; `id` is no float).
+    assert_eq!((jac.rows(), jac.cols()), (2, 4));
+    let mut flat = vec![0.0; n.flat_len()];
+    n.write_flat(&mut flat);
+    for r in 0..2 {
+        let row = |p: &[f64]| {
+            let mut m = n.clone();
+            m.read_flat(p);
+            m.outputs(x, u)[r]
+        };
+        assert_gradient_close(row, &flat, jac.row(r), Tolerance::default());
+    }
 }
 
 #[test]

@@ -304,21 +304,23 @@ impl Deep {
     /// The summary of `s`.
     pub fn of(s: &Stmt) -> Deep {
         let mut d = Deep::default();
+        let mut seen: Vec<VarId> = Vec::new();
         walk(std::slice::from_ref(s), &mut |st| {
             let e = effects(st);
-            let mut seen: Vec<VarId> = e.reads.clone();
+            seen.clear();
+            seen.extend_from_slice(&e.reads);
             seen.extend(e.writes.iter().map(|w| w.var));
-            seen.sort();
+            seen.sort_unstable();
             seen.dedup();
-            d.mentions.extend(seen.into_iter().map(|v| (v, 1)));
+            d.mentions.extend(seen.iter().map(|v| (*v, 1)));
             d.reads.extend(e.reads);
             d.writes.extend(e.writes.iter().map(|w| w.var));
         });
         for list in [&mut d.reads, &mut d.writes] {
-            list.sort();
+            list.sort_unstable();
             list.dedup();
         }
-        d.mentions.sort();
+        d.mentions.sort_unstable();
         d.mentions.dedup_by(|later, first| {
             let same = later.0 == first.0;
             if same {
