@@ -262,7 +262,7 @@ pub fn grad_into(l: &Lowered, wrt: &[VarId], sums: reverse::Sums) -> Companion {
 /// seeded with that row's unit vector, its adjoints of the differentiated parameters
 /// written into the row. `None` when the reverse sweep cannot run again over the same
 /// forward sweep (it pops stacks or restores overwritten values; `f_jacobian` then runs a
-/// whole pullback per row), or when the result's shape is not fixed (its seed is not `Copy`).
+/// whole pullback per row).
 pub fn jacobian_rows(
     l: &Lowered,
     wrt: &[VarId],
@@ -271,9 +271,6 @@ pub fn jacobian_rows(
 ) -> Option<Companion> {
     let mut base = l.func.clone();
     let result = base.returns[0];
-    if !base.ty(result).fixed_size() {
-        return None;
-    }
     let matrix = add_param(
         &mut base,
         Binder::Matrix,

@@ -391,14 +391,17 @@ fn propagate_copies(f: &mut Function, counts: &Counts) -> bool {
         .iter()
         .map(|v| matches!(v.ty, Ty::Float | Ty::Int | Ty::Bool))
         .collect();
-    propagate_in(&mut f.body, counts, &scalar)
+    let mut roots = counts.roots.clone();
+    propagate_in(&mut f.body, counts, &mut roots, &scalar)
 }
 
-fn propagate_in(b: &mut Block, counts: &Counts, scalar: &[bool]) -> bool {
+/// `roots` starts as `counts.roots` and follows the renaming: a copy `c = s` replaced by `s`
+/// makes `s` the root of `c`'s places, so a literal can no longer replace `s`.
+fn propagate_in(b: &mut Block, counts: &Counts, roots: &mut [bool], scalar: &[bool]) -> bool {
     let mut changed = false;
     for s in b.iter_mut() {
         for c in visit::children_mut(s) {
-            changed |= propagate_in(c, counts, scalar);
+            changed |= propagate_in(c, counts, roots, scalar);
         }
     }
     let mut deep = Deep::of_block(b);
@@ -423,11 +426,16 @@ fn propagate_in(b: &mut Block, counts: &Counts, scalar: &[bool]) -> bool {
                 Atom::Var(s) => {
                     *s != c && scalar[s.index()] && !deep[i + 1..].iter().any(|d| d.writes(*s))
                 }
-                _ => !counts.roots[c.index()],
+                _ => !roots[c.index()],
             };
         if !ok {
             i += 1;
             continue;
+        }
+        if let Atom::Var(s) = &src {
+            if roots[c.index()] {
+                roots[s.index()] = true;
+            }
         }
         b.remove(i);
         deep.remove(i);

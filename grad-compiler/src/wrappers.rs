@@ -264,7 +264,7 @@ pub fn jacobian(cx: &Ctx, stub: bool, rows_companion: bool) -> TokenStream {
     };
     let by_rows = if rows_companion {
         let rows_call = call(cx, "jacobian_rows", &[quote!(&mut #matrix), quote!(#rows)]);
-        quote!(#sweep_value #rows_call;)
+        quote!(#value = #rows_call;)
     } else {
         quote! {
             let mut #seed = #k::runtime::zero_like(&#value);

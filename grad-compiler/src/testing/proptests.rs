@@ -1454,6 +1454,30 @@ fn assert_checks(src: &str) {
     }
 }
 
+/// copy-then-literal: in `f_jacobian_rows` the adjoint of `x2` is a copy `adj_x2 = adj_t`
+/// inside the rows' loop, `adj_t` a zero assigned before it. Copy propagation renamed
+/// `adj_x2` to `adj_t` in the row's parts (a place) and then, with the roots counted before
+/// the renaming, replaced `adj_t` by its literal and dropped its assignment: the row read a
+/// variable never assigned. (Random program 11000371, with `f_jacobian_rows` over `Vec`
+/// results.)
+#[test]
+fn a_copy_renamed_into_a_place_keeps_its_source_assigned() {
+    assert_checks(
+        "#[derive_gradient]
+fn part_x_fn(column: f64) -> (f64, f64) {
+    let mut w202: [f64; 3] = [0.0; 3];
+    ((-w202.iter().step_by(2).map(|&e203| e203).sum::<f64>()), (column - column))
+}
+
+#[derive_gradient(wrt(x1, x2, cols))]
+fn f(tangent: f64, x1: f64, x2: f64, a: &[f64], cols: [f64; 3], n: usize, idx: &[usize]) -> Vec<f64> {
+    let t3: f64 = std::f64::consts::E;
+    let (q1, q2) = part_x_fn(a.iter().copied().map(|t1| (t1.abs() + 1.5).acosh()).sum::<f64>());
+    vec![q2 + q1 + t3 + (x2 % (-(cols[0].abs() + 0.5))).ceil()]
+}",
+    );
+}
+
 /// dead-store: `cleanup::remove_dead_assignments` removes `w = vec![0; len]` (nothing reads
 /// `w`) but keeps the loop storing into `w[k]`: the IR (and the printed Rust, `let mut w;
 /// w[k] = ..`) writes into a variable never assigned. In the lowered function and in the
