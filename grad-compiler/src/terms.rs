@@ -18,6 +18,7 @@
 use crate::ir::*;
 use crate::rules;
 use crate::shape::Ty;
+use crate::tidy::Counts;
 use crate::visit::{self, Deep};
 use proc_macro2::Span;
 use std::collections::HashMap;
@@ -51,10 +52,8 @@ impl Term {
 
 /// What the pass needs to know about the whole function.
 struct Facts {
-    /// How often each variable is written.
-    writes: Vec<usize>,
-    /// How many statements mention each variable (results count once more).
-    mentions: Vec<usize>,
+    /// How often each variable is written and mentioned.
+    counts: Counts,
     /// Float-typed variables.
     float: Vec<bool>,
     /// Derivative values: adjoints, tangents, seeds and what is computed from them. Only
@@ -118,31 +117,11 @@ fn derivative_values(f: &Function) -> Vec<bool> {
 
 /// Combines like terms in every block of `f`; whether anything changed.
 pub fn combine_like_terms(f: &mut Function) -> bool {
-    let n = f.vars.len();
-    let mut facts = Facts {
-        writes: visit::write_counts(&f.body, n),
-        mentions: vec![0; n],
+    let facts = Facts {
+        counts: Counts::of(f),
         float: f.vars.iter().map(|v| v.ty == Ty::Float).collect(),
         derivative: derivative_values(f),
     };
-    visit::walk(&f.body, &mut |s| {
-        // Nested statements are walked themselves: count only this one's own mentions.
-        let e = visit::effects(s);
-        let mut own: Vec<VarId> = e.reads;
-        own.extend(e.writes.iter().map(|w| w.var));
-        own.sort();
-        own.dedup();
-        for v in own {
-            facts.mentions[v.index()] += 1;
-        }
-    });
-    for r in &f.returns {
-        facts.mentions[r.index()] += 1;
-    }
-    for p in &f.params {
-        // Parameters are never temporaries of a term.
-        facts.mentions[p.var.index()] += 1;
-    }
     let mut body = std::mem::take(&mut f.body);
     let changed = block(f, &mut body, &facts);
     f.body = body;
@@ -224,7 +203,7 @@ fn block(f: &mut Function, b: &mut Block, facts: &Facts) -> bool {
         let product =
             product_of(op, &products, facts).filter(|p| !p.term.factors.contains(&target));
         if let Some(p) = product {
-            if facts.writes[target.index()] == 1 {
+            if facts.counts.writes[target.index()] == 1 {
                 products.insert(target, p);
             } else if derivative {
                 chains.push(Chain {
@@ -360,7 +339,7 @@ fn atom_product(a: &Atom, products: &Products, facts: &Facts) -> Option<Product>
             Some(p) => Some(Product {
                 term: p.term.clone(),
                 // Defined once, mentioned by its definition and this use only.
-                own: if facts.mentions[v.index()] == 2 {
+                own: if facts.counts.mentions[v.index()] == 2 {
                     p.own
                 } else {
                     0

@@ -40,9 +40,11 @@ pub fn tidy(f: &mut Function) {
 }
 
 /// How often each variable is written and mentioned, and which are untouchable.
-struct Counts {
-    writes: Vec<usize>,
-    mentions: Vec<usize>,
+pub(crate) struct Counts {
+    /// How many statements write each variable.
+    pub(crate) writes: Vec<usize>,
+    /// How many statements mention each variable (the results once more).
+    pub(crate) mentions: Vec<usize>,
     /// Parameters and results keep their names.
     fixed: Vec<bool>,
     /// Used as the root of a place (`c[i]`).
@@ -50,7 +52,8 @@ struct Counts {
 }
 
 impl Counts {
-    fn of(f: &Function) -> Counts {
+    /// The counts over `f`'s body.
+    pub(crate) fn of(f: &Function) -> Counts {
         let n = f.vars.len();
         let mut c = Counts {
             writes: vec![0; n],
