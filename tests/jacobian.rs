@@ -1175,9 +1175,10 @@ fn annotated_array_returning_callee() {
 
 // --- Rows by one forward sweep -------------------------------------------------------------
 //
-// A fixed-size result's Jacobian rows come from `f_jacobian_rows`: one forward sweep, then a
-// reverse sweep per row over the same saved values. Where the reverse sweep cannot run again
-// (it pops the stacks of a loop that overwrites values), `f_jacobian` runs a pullback per row.
+// The Jacobian's rows come from `f_jacobian_rows`: one forward sweep, then a reverse sweep
+// per row over the same saved values. What the reverse sweep changes of them (the stacks of
+// a loop that overwrites values, popped; the values it restores) is copied after the forward
+// sweep and put back before each row.
 
 /// Three weighted sums of a slice and a scale, through nonlinearities; `wrt(x, s)` leaves
 /// `bias` out of the Jacobian.
@@ -1218,7 +1219,7 @@ fn rows_over_one_forward_sweep_match_the_pullback_and_differences() {
 }
 
 /// A loop overwriting a value each trip: its reverse sweep pops what the forward sweep
-/// pushed, so each row runs a whole pullback.
+/// pushed and restores `p`; each row starts from copies of both.
 #[derive_gradient]
 fn overwritten(x: [f64; 3]) -> (f64, f64) {
     let mut p = x[0];

@@ -260,15 +260,15 @@ pub fn grad_into(l: &Lowered, wrt: &[VarId], sums: reverse::Sums) -> Companion {
 /// `f_jacobian_rows(params.., matrix: &mut Jacobian<T>, rows: usize) -> R`, what
 /// `f_jacobian` calls for its rows: one forward sweep, then for each row a reverse sweep
 /// seeded with that row's unit vector, its adjoints of the differentiated parameters
-/// written into the row. `None` when the reverse sweep cannot run again over the same
-/// forward sweep (it pops stacks or restores overwritten values; `f_jacobian` then runs a
-/// whole pullback per row).
+/// written into the row. What the reverse sweep changes of the forward sweep's state (the
+/// stacks it pops, the values it restores) is copied after the forward sweep and put back
+/// before each row.
 pub fn jacobian_rows(
     l: &Lowered,
     wrt: &[VarId],
     sums: reverse::Sums,
     matrix_ty: syn::Type,
-) -> Option<Companion> {
+) -> Companion {
     let mut base = l.func.clone();
     let result = base.returns[0];
     let matrix = add_param(
@@ -310,16 +310,15 @@ pub fn jacobian_rows(
     };
     let r = reverse::reverse(&base, &plan);
     let mut f = r.func;
-    // The reverse sweep runs again only if it leaves what the forward sweep made as it was:
-    // no stack popped, nothing but adjoints written that the forward sweep wrote.
+    // Each row's reverse sweep starts from what the forward sweep left: what it writes of
+    // that (adjoints the forward sweep allocated: zeroed; values it restores and the stacks
+    // it pops: copied after the forward sweep, copied back) is set again before each row.
     let mut made: std::collections::HashSet<VarId> =
         crate::visit::block_writes(&r.fwd).into_iter().collect();
     made.extend(f.params.iter().map(|p| p.var));
-    let mut pops = false;
     // A loop's own variable is set by the loop: it needs nothing back.
     let mut rev_writes = Vec::new();
     crate::visit::walk(&r.rev, &mut |s| {
-        pops |= matches!(s, Stmt::Sweep(Sweep::Pop { .. }));
         let own = match s {
             Stmt::For { var, .. } => Some(*var),
             _ => None,
@@ -328,18 +327,33 @@ pub fn jacobian_rows(
         rev_writes.extend(writes.iter().map(|w| w.var).filter(|v| Some(*v) != own));
     });
     let mut reset = Vec::new();
+    let mut restored = Vec::new();
     for v in rev_writes {
-        if made.contains(&v) && !reset.contains(&v) {
-            if !matches!(f.var(v).origin, Origin::Made(Binder::Adjoint, _)) {
-                return None;
-            }
+        if !made.contains(&v) || reset.contains(&v) || restored.iter().any(|(r, _)| *r == v) {
+            continue;
+        }
+        if matches!(f.var(v).origin, Origin::Made(Binder::Adjoint, _)) {
             reset.push(v);
+        } else {
+            let ty = f.ty(v).clone();
+            let name = Binder::Saved.name(&f.var(v).name);
+            let copy = f.add_var(
+                name,
+                ty,
+                f.var(v).span,
+                Origin::Made(Binder::Saved, Some(v)),
+            );
+            restored.push((v, copy));
         }
     }
-    if pops {
-        return None;
-    }
     let mut body = r.fwd;
+    for (v, copy) in &restored {
+        body.push(Stmt::Assign {
+            target: *copy,
+            op: Op::Use(Atom::Var(*v)),
+            span: span(),
+        });
+    }
     let value = keep_value(&mut f, &mut body, result);
     let seed_ty = f.ty(result).clone();
     let seed = f.add_var(
@@ -393,6 +407,13 @@ pub fn jacobian_rows(
     for v in reset {
         sweep.push(zero_all(&f, v));
     }
+    for (v, copy) in restored {
+        sweep.push(Stmt::Assign {
+            target: v,
+            op: Op::Use(Atom::Var(copy)),
+            span: span(),
+        });
+    }
     if r.active[result.index()] {
         sweep.push(Stmt::Assign {
             target: r.adj[&result],
@@ -420,11 +441,11 @@ pub fn jacobian_rows(
     f.body = body;
     f.returns = vec![value];
     finish(&mut f);
-    Some(Companion {
+    Companion {
         suffix: "jacobian_rows",
         func: f,
         errors: r.unsupported,
-    })
+    }
 }
 
 /// Takes out of a loop's body, in order, the assignments at its top level that compute the

@@ -161,10 +161,10 @@ fn signature(cx: &Ctx, name: &syn::Ident, extra: TokenStream, ret: TokenStream) 
     quote!(#vis fn #name #gen (#inputs #comma #extra) -> #ret #wc)
 }
 
-/// `f_jacobian`: rows by reverse sweeps when there are fewer outputs than inputs (one call
-/// of `f_jacobian_rows` when the function has it, else a pullback per row), columns by
-/// pushforwards otherwise; numerator layout unless `layout = "denominator"`.
-pub fn jacobian(cx: &Ctx, stub: bool, rows_companion: bool) -> TokenStream {
+/// `f_jacobian`: rows by `f_jacobian_rows` (one forward sweep, a reverse sweep per row)
+/// when there are fewer outputs than inputs, columns by pushforwards otherwise; numerator
+/// layout unless `layout = "denominator"`.
+pub fn jacobian(cx: &Ctx, stub: bool) -> TokenStream {
     let k = &cx.krate;
     let t = cx.float();
     let r = cx.result();
@@ -186,20 +186,14 @@ pub fn jacobian(cx: &Ctx, stub: bool, rows_companion: bool) -> TokenStream {
         .filter(|p| f.ty(p.var).carries_derivative())
         .collect();
     let shape = quote!(#k::runtime::Differentiable);
-    let (value, matrix, rows, cols, row, col, seed, column) = (
+    let (value, matrix, rows, cols, col, column) = (
         local(Binder::Value),
         local(Binder::Matrix),
         local(Binder::Rows),
         local(Binder::Cols),
-        local(Binder::Row),
         local(Binder::Col),
-        local(Binder::Seed),
         local(Binder::Column),
     );
-    let adj: Vec<syn::Ident> = floats
-        .iter()
-        .map(|p| local_of(Binder::Adjoint, &f.var(p.var).name))
-        .collect();
     let tan: Vec<syn::Ident> = floats
         .iter()
         .map(|p| local_of(Binder::Tangent, &f.var(p.var).name))
@@ -208,21 +202,13 @@ pub fn jacobian(cx: &Ctx, stub: bool, rows_companion: bool) -> TokenStream {
     let wrt: Vec<bool> = floats.iter().map(|p| cx.wrt.contains(&p.var)).collect();
     // Offsets of the differentiated parameters' columns.
     let mut width = quote!(0usize);
-    let mut read_row = TokenStream::new();
     let mut seed_col = TokenStream::new();
-    for ((a, tn), (p, w)) in adj.iter().zip(&tan).zip(floats.iter().zip(&wrt)) {
-        let _ = tn;
+    for (tn, (p, w)) in tan.iter().zip(floats.iter().zip(&wrt)) {
         if !*w {
             continue;
         }
         let pref = as_ref(cx, p);
         let off = quote!((#width));
-        read_row.extend(quote! {
-            {
-                let n = #shape::flat_len(#pref);
-                #shape::write_flat(&#a, &mut #matrix.row_mut(#row)[#off..#off + n]);
-            }
-        });
         seed_col.extend(quote! {
             {
                 let n = #shape::flat_len(#pref);
@@ -233,7 +219,6 @@ pub fn jacobian(cx: &Ctx, stub: bool, rows_companion: bool) -> TokenStream {
         });
         width = quote!(#width + #shape::flat_len(#pref));
     }
-    let adj_args: Vec<TokenStream> = adj.iter().map(|a| quote!(&mut #a)).collect();
     let tan_args: Vec<TokenStream> = floats
         .iter()
         .zip(&tan)
@@ -242,11 +227,6 @@ pub fn jacobian(cx: &Ctx, stub: bool, rows_companion: bool) -> TokenStream {
             _ => quote!(#tn.clone()),
         })
         .collect();
-    let pullback = call(cx, "pullback", &{
-        let mut v = vec![quote!(#k::runtime::AsSeed::as_seed(&#seed))];
-        v.extend(adj_args);
-        v
-    });
     let pushforward = call(cx, "pushforward", &tan_args);
     let primal = call(cx, "", &[]);
     // A result of fixed size (arrays and tuples of floats) has its shape without a call:
@@ -262,21 +242,7 @@ pub fn jacobian(cx: &Ctx, stub: bool, rows_companion: bool) -> TokenStream {
     } else {
         (primal.clone(), TokenStream::new(), TokenStream::new())
     };
-    let by_rows = if rows_companion {
-        let rows_call = call(cx, "jacobian_rows", &[quote!(&mut #matrix), quote!(#rows)]);
-        quote!(#value = #rows_call;)
-    } else {
-        quote! {
-            let mut #seed = #k::runtime::zero_like(&#value);
-            #(let mut #adj = #k::runtime::zero_like(#refs);)*
-            for #row in 0..#rows {
-                #k::runtime::set_unit(&mut #seed, #row);
-                #(#shape::set_zero(&mut #adj);)*
-                #sweep_value #pullback;
-                #read_row
-            }
-        }
-    };
+    let by_rows = call(cx, "jacobian_rows", &[quote!(&mut #matrix), quote!(#rows)]);
     let transpose = match cx.options.layout {
         Layout::Numerator => TokenStream::new(),
         Layout::Denominator => quote!(let #matrix = #matrix.transpose();),
@@ -297,7 +263,7 @@ pub fn jacobian(cx: &Ctx, stub: bool, rows_companion: bool) -> TokenStream {
             let #cols = #width;
             let mut #matrix = #k::Jacobian::<#t>::zeros(#rows, #cols);
             if #rows <= #cols {
-                #by_rows
+                #value = #by_rows;
             } else {
                 #(let mut #tan = #k::runtime::zero_like(#refs);)*
                 let mut #column = ::std::vec![<#t as #k::Float>::zero(); #rows];

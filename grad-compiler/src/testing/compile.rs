@@ -176,7 +176,7 @@ fn companions_of(c: &mut Compiled, src: &FnSource) {
         out.extend([pb, pf, gi, grad]);
     } else {
         out.extend([pb, pf]);
-        out.extend(companions::jacobian_rows(
+        out.push(companions::jacobian_rows(
             l,
             &c.wrt,
             sums,
