@@ -8,6 +8,10 @@
 //! - `num_dual`: `num_dual::jacobian` with a static `SVector` of 16 vector duals;
 //! - `finite_diff`: central differences (`grad::runtime::finite_diff_jacobian`, 33 calls).
 //!
+//! And the Jacobian of a `Vec` result over a loop that is not a sum, n outputs by 2n inputs
+//! (n = 16, 64): `f_jacobian` (one forward sweep, a reverse sweep per row) against a whole
+//! pullback per row (what `f_jacobian` did before `f_jacobian_rows`).
+//!
 //! Every Jacobian is checked against the hand-written one before anything is timed.
 //! Run: `cargo bench -p grad-dev --bench jacobian`, then `python3 scripts/bench_table.py` (ratios vs
 //! num-dual and vs the primal).
@@ -38,6 +42,39 @@ fn f(x: [f64; 16]) -> [f64; 3] {
         s2 += (t - 0.5) * x[k];
     }
     [s0.tanh(), (0.1 * s1).exp(), (s2 + 0.1 * s0).sin()]
+}
+
+/// A `Vec` result over a loop that is not a sum (its reverse sweep pops a stack): one output
+/// per input pair.
+#[derive_gradient]
+fn g(w: &[f64], x: &[f64]) -> Vec<f64> {
+    let mut out = vec![0.0; w.len()];
+    let mut s = 0.0;
+    for i in 0..w.len() {
+        s += (w[i] * x[i]).sin();
+    }
+    for i in 0..w.len() {
+        out[i] = (w[i] * s).tanh() + x[i];
+    }
+    out
+}
+
+/// `g`'s Jacobian as `f_jacobian` built it before `f_jacobian_rows`: a whole pullback (forward
+/// sweep included) per row.
+fn g_pullback_rows(w: &[f64], x: &[f64]) -> grad::Jacobian<f64> {
+    let n = w.len();
+    let mut m = grad::Jacobian::zeros(n, 2 * n);
+    let mut seed = vec![0.0; n];
+    let (mut aw, mut ax) = (vec![0.0; n], vec![0.0; n]);
+    for r in 0..n {
+        grad::runtime::set_unit(&mut seed[..], r);
+        aw.fill(0.0);
+        ax.fill(0.0);
+        g_pullback(w, x, &seed, &mut aw, &mut ax);
+        m.row_mut(r)[..n].copy_from_slice(&aw);
+        m.row_mut(r)[n..].copy_from_slice(&ax);
+    }
+    m
 }
 
 /// The Jacobian of `f` by hand (numerator layout, row-major 3 x 16).
@@ -133,6 +170,30 @@ fn benches(c: &mut Criterion) {
     group.bench_function("num_dual", |b| b.iter(|| num_dual_jacobian(black_box(&x))));
     group.bench_function("finite_diff", |b| b.iter(|| finite_diff(black_box(&x))));
     group.finish();
+
+    for n in [16, 64] {
+        let w: Vec<f64> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let x: Vec<f64> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let (out, jac) = g_jacobian(&w, &x);
+        assert_eq!(out, g(&w, &x));
+        let rows = g_pullback_rows(&w, &x);
+        for (a, b) in jac.as_slice().iter().zip(rows.as_slice()) {
+            assert!((a - b).abs() <= 1e-12 * a.abs().max(1.0), "{a} vs {b}");
+        }
+        let mut group = c.benchmark_group(format!("vec_jacobian_n{n}"));
+        group
+            .sample_size(20)
+            .measurement_time(Duration::from_secs(2))
+            .warm_up_time(Duration::from_millis(500));
+        group.bench_function("primal", |b| b.iter(|| g(black_box(&w), black_box(&x))));
+        group.bench_function("generated_jacobian", |b| {
+            b.iter(|| g_jacobian(black_box(&w), black_box(&x)))
+        });
+        group.bench_function("pullback_per_row", |b| {
+            b.iter(|| g_pullback_rows(black_box(&w), black_box(&x)))
+        });
+        group.finish();
+    }
 }
 
 criterion_group!(jac, benches);

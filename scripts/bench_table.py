@@ -201,7 +201,9 @@ def print_relu_summary(groups):
 def print_others(groups):
     lines = []
     for gid, fns in sorted(groups.items()):
-        if gid.startswith("jacobian"):
+        if gid.startswith("vec_jacobian"):
+            lines.append(f"| `Vec` Jacobian over a loop that is not a sum (`{gid}`) | `f_jacobian` / a pullback per row {ratio(fns, 'generated_jacobian', 'pullback_per_row')}, / primal {ratio(fns, 'generated_jacobian', 'primal')} |")
+        elif gid.startswith("jacobian"):
             lines.append(f"| Jacobian 3 x 16 (`{gid}`) | generated / hand-written {ratio(fns, 'generated_jacobian', 'hand_jacobian')}, num-dual / generated {ratio(fns, 'num_dual', 'generated_jacobian')} |")
         elif gid.startswith("mlp"):
             lines.append(f"| two-layer perceptron, `[[f64; 16]; 8]` weights (`{gid}`) | `grad_into` / hand-written {ratio(fns, 'generated_grad_into', 'hand_grad_into')}, / primal {ratio(fns, 'generated_grad_into', 'primal')} |")

@@ -257,7 +257,8 @@ pub fn grad_into(l: &Lowered, wrt: &[VarId], sums: reverse::Sums) -> Companion {
     }
 }
 
-/// `f_jacobian_rows(params.., matrix: &mut Jacobian<T>, rows: usize) -> R`, what
+/// `f_jacobian_rows(params.., matrix: &mut Jacobian<T>, rows: usize) -> R` (`rows` as many
+/// as the result has floats; a result of fixed size has its count written in), what
 /// `f_jacobian` calls for its rows: one forward sweep, then for each row a reverse sweep
 /// seeded with that row's unit vector, its adjoints of the differentiated parameters
 /// written into the row. What the reverse sweep changes of the forward sweep's state (the
@@ -430,10 +431,16 @@ pub fn jacobian_rows(
         out: Place::var(matrix).deref(),
         row: Atom::Var(row),
     })));
+    // A count the result's type gives is a literal: the rows' loop unrolls (and the unit
+    // seeds fold) whether or not `f_jacobian` inlines this function.
+    let count = match f.ty(result).static_flat_len() {
+        Some(n) => Atom::Int(n as i64),
+        None => Atom::Var(rows),
+    };
     body.push(Stmt::For {
         var: row,
         lo: Atom::Int(0),
-        hi: Atom::Var(rows),
+        hi: count,
         rev: false,
         body: sweep,
         chunked: None,

@@ -105,6 +105,17 @@ pub enum Ty {
 }
 
 impl Ty {
+    /// How many floats every value of this type holds, when the type says (floats, and
+    /// arrays of literal length and tuples of such).
+    pub fn static_flat_len(&self) -> Option<usize> {
+        match self {
+            Ty::Float => Some(1),
+            Ty::Seq(SeqKind::Array(Len::Lit(n)), e) => e.static_flat_len().map(|k| k * n),
+            Ty::Tuple(ts) => ts.iter().map(Ty::static_flat_len).sum(),
+            _ => None,
+        }
+    }
+
     /// Whether a value of this type has the same shape whatever its value: floats, and
     /// arrays and tuples of such.
     pub fn fixed_size(&self) -> bool {
