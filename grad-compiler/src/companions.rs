@@ -38,6 +38,26 @@ fn written(t: TokenStream) -> syn::Type {
     syn::parse2(t).expect("shape types parse")
 }
 
+/// A new variable of `f` named after `binder` (and the variable it belongs to).
+fn made(f: &mut Function, binder: Binder, of: Option<VarId>, ty: Ty) -> VarId {
+    let (name, sp) = match of {
+        Some(v) => (binder.name(&f.var(v).name), f.var(v).span),
+        None => (binder.name(""), span()),
+    };
+    f.add_var(name, ty, sp, Origin::Made(binder, of))
+}
+
+/// `v = op` into a new variable named after `binder`, at the end of `body`.
+fn assign_made(f: &mut Function, body: &mut Block, binder: Binder, ty: Ty, op: Op) -> VarId {
+    let v = made(f, binder, None, ty);
+    body.push(Stmt::Assign {
+        target: v,
+        op,
+        span: span(),
+    });
+    v
+}
+
 /// Adds a parameter to `f`.
 fn add_param(
     f: &mut Function,
@@ -47,11 +67,7 @@ fn add_param(
     passing: Passing,
     written: syn::Type,
 ) -> VarId {
-    let (name, sp) = match of {
-        Some(v) => (binder.name(&f.var(v).name), f.var(v).span),
-        None => (binder.name(""), span()),
-    };
-    let v = f.add_var(name, ty, sp, Origin::Made(binder, of));
+    let v = made(f, binder, of, ty);
     f.params.push(Param {
         var: v,
         passing,
@@ -95,30 +111,14 @@ fn written_of(l: &Lowered, p: VarId) -> syn::Type {
 /// `value` copied out of the forward sweep (the reverse sweep may restore the result).
 fn keep_value(f: &mut Function, body: &mut Block, result: VarId) -> VarId {
     let ty = f.ty(result).clone();
-    let out = f.add_var(
-        Binder::Value.base(),
-        ty,
-        span(),
-        Origin::Made(Binder::Value, None),
-    );
-    body.push(Stmt::Assign {
-        target: out,
-        op: Op::Use(Atom::Var(result)),
-        span: span(),
-    });
-    out
+    assign_made(f, body, Binder::Value, ty, Op::Use(Atom::Var(result)))
 }
 
 /// `value = callee(args)`, a companion call whose value (of the function's result type) the
 /// wrapper returns.
 pub fn call_for_value(f: &mut Function, body: &mut Block, callee: Callee, args: Vec<Arg>) -> VarId {
     let ty = f.ty(f.returns[0]).clone();
-    let value = f.add_var(
-        Binder::Value.base(),
-        ty,
-        span(),
-        Origin::Made(Binder::Value, None),
-    );
+    let value = made(f, Binder::Value, None, ty);
     body.push(Stmt::Sweep(Sweep::Call {
         target: Some(value),
         call: Call { callee, args },
@@ -294,13 +294,7 @@ pub fn jacobian_rows(
     for &p in wrt {
         if in_place(l, p) {
             let ty = base.ty(p).derivative();
-            let b = base.add_var(
-                Binder::Adjoint.name(&base.var(p).name),
-                ty,
-                base.var(p).span,
-                Origin::Made(Binder::Adjoint, Some(p)),
-            );
-            buffers.insert(p, b);
+            buffers.insert(p, made(&mut base, Binder::Adjoint, Some(p), ty));
         }
     }
     let plan = reverse::Plan {
@@ -314,9 +308,9 @@ pub fn jacobian_rows(
     // Each row's reverse sweep starts from what the forward sweep left: what it writes of
     // that (adjoints the forward sweep allocated: zeroed; values it restores and the stacks
     // it pops: copied after the forward sweep, copied back) is set again before each row.
-    let mut made: std::collections::HashSet<VarId> =
+    let mut forward: std::collections::HashSet<VarId> =
         crate::visit::block_writes(&r.fwd).into_iter().collect();
-    made.extend(f.params.iter().map(|p| p.var));
+    forward.extend(f.params.iter().map(|p| p.var));
     // A loop's own variable is set by the loop: it needs nothing back.
     let mut rev_writes = Vec::new();
     crate::visit::walk(&r.rev, &mut |s| {
@@ -330,21 +324,14 @@ pub fn jacobian_rows(
     let mut reset = Vec::new();
     let mut restored = Vec::new();
     for v in rev_writes {
-        if !made.contains(&v) || reset.contains(&v) || restored.iter().any(|(r, _)| *r == v) {
+        if !forward.contains(&v) || reset.contains(&v) || restored.iter().any(|(r, _)| *r == v) {
             continue;
         }
         if matches!(f.var(v).origin, Origin::Made(Binder::Adjoint, _)) {
             reset.push(v);
         } else {
             let ty = f.ty(v).clone();
-            let name = Binder::Saved.name(&f.var(v).name);
-            let copy = f.add_var(
-                name,
-                ty,
-                f.var(v).span,
-                Origin::Made(Binder::Saved, Some(v)),
-            );
-            restored.push((v, copy));
+            restored.push((v, made(&mut f, Binder::Saved, Some(v), ty)));
         }
     }
     let mut body = r.fwd;
@@ -357,23 +344,9 @@ pub fn jacobian_rows(
     }
     let value = keep_value(&mut f, &mut body, result);
     let seed_ty = f.ty(result).clone();
-    let seed = f.add_var(
-        Binder::Seed.base(),
-        seed_ty,
-        span(),
-        Origin::Made(Binder::Seed, None),
-    );
-    body.push(Stmt::Assign {
-        target: seed,
-        op: Op::ZeroLike(Atom::Var(value)),
-        span: span(),
-    });
-    let row = f.add_var(
-        Binder::Row.base(),
-        Ty::Int,
-        span(),
-        Origin::Made(Binder::Row, None),
-    );
+    let zero = Op::ZeroLike(Atom::Var(value));
+    let seed = assign_made(&mut f, &mut body, Binder::Seed, seed_ty, zero);
+    let row = made(&mut f, Binder::Row, None, Ty::Int);
     let mut sweep = vec![Stmt::Sweep(Sweep::Kernel(Kernel::SetUnit {
         y: Place::var(seed),
         index: Atom::Var(row),
