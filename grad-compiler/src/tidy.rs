@@ -19,7 +19,9 @@ use crate::shape::Ty;
 use crate::visit::{self, Deep};
 use std::collections::{HashMap, HashSet};
 
-/// Runs every pass until none changes anything (a few rounds at most).
+/// Runs every pass until none changes anything (a few rounds at most). Like terms
+/// (`terms.rs`, the costliest pass) are combined once the others have settled, and the
+/// others run again only if that changed something.
 pub fn tidy(f: &mut Function) {
     for _ in 0..6 {
         let mut changed = fuse_zero_then_add(&mut f.body, &f.vars);
@@ -30,7 +32,9 @@ pub fn tidy(f: &mut Function) {
         let counts = Counts::of(f);
         changed |= dead_stores(&mut f.body, &counts);
         changed |= coalesce(f);
-        changed |= crate::terms::combine_like_terms(f);
+        if !changed {
+            changed = crate::terms::combine_like_terms(f);
+        }
         crate::cleanup::remove_dead_assignments(f);
         if !changed {
             break;
