@@ -1,8 +1,8 @@
 //! Small clean-ups between phases.
 
+use crate::hash::{HashMap, HashSet};
 use crate::ir::*;
 use crate::visit::{self, Deep};
-use std::collections::{HashMap, HashSet};
 
 /// Removes assignments of pure operations to variables nothing reads (flags a desugaring
 /// made but no guard needed, values of expression statements), until none is left.
@@ -189,7 +189,7 @@ fn insert_before_first_use(b: Block, inits: Vec<Init>) -> Block {
     }
     let deep = Deep::of_block(&b);
     let mut before: Vec<Vec<Stmt>> = vec![Vec::new(); b.len()];
-    let mut inside: HashMap<(usize, usize), Vec<Init>> = HashMap::new();
+    let mut inside: HashMap<(usize, usize), Vec<Init>> = HashMap::default();
     for init in inits {
         let v = init.var;
         let mut users = (0..b.len()).filter(|&i| deep[i].mentions(v));

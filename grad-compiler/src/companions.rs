@@ -143,7 +143,7 @@ pub fn pullback(l: &Lowered, sums: reverse::Sums) -> Companion {
         Passing::Value,
         written(shape::seed_type(&l.sig.result.written)),
     );
-    let mut buffers = std::collections::HashMap::new();
+    let mut buffers = crate::hash::HashMap::default();
     let mut copied = Vec::new();
     for &p in &floats {
         let b = buffer(&mut base, Binder::Adjoint, p, &written_of(l, p));
@@ -192,7 +192,7 @@ pub fn grad_into(l: &Lowered, wrt: &[VarId], sums: reverse::Sums) -> Companion {
     let floats = float_params(l);
     let mut base = l.func.clone();
     let result = base.returns[0];
-    let mut buffers = std::collections::HashMap::new();
+    let mut buffers = crate::hash::HashMap::default();
     let mut outs = Vec::new();
     for &p in wrt {
         let b = buffer(&mut base, Binder::Gradient, p, &written_of(l, p));
@@ -290,7 +290,7 @@ pub fn jacobian_rows(
     );
     // Each differentiated parameter's adjoint: a local buffer zeroed per row where the
     // parameter is an unwritten sequence, else the transform's own adjoint.
-    let mut buffers = std::collections::HashMap::new();
+    let mut buffers = crate::hash::HashMap::default();
     for &p in wrt {
         if in_place(l, p) {
             let ty = base.ty(p).derivative();
@@ -308,7 +308,7 @@ pub fn jacobian_rows(
     // Each row's reverse sweep starts from what the forward sweep left: what it writes of
     // that (adjoints the forward sweep allocated: zeroed; values it restores and the stacks
     // it pops: copied after the forward sweep, copied back) is set again before each row.
-    let mut forward: std::collections::HashSet<VarId> =
+    let mut forward: crate::hash::HashSet<VarId> =
         crate::visit::block_writes(&r.fwd).into_iter().collect();
     forward.extend(f.params.iter().map(|p| p.var));
     // A loop's own variable is set by the loop: it needs nothing back.
@@ -433,7 +433,7 @@ pub fn jacobian_rows(
 /// (one that cannot panic: no call, no load), into a variable the loop writes only there
 /// and mentions nowhere before.
 fn hoist_invariants(f: &Function, body: &mut Block) -> Block {
-    let mut writes: std::collections::HashMap<VarId, usize> = std::collections::HashMap::new();
+    let mut writes: crate::hash::HashMap<VarId, usize> = crate::hash::HashMap::default();
     for v in crate::visit::block_writes(body) {
         *writes.entry(v).or_default() += 1;
     }

@@ -6,7 +6,7 @@ use proc_macro2::Span;
 #[derive(Default)]
 pub struct Diagnostics {
     errors: Vec<syn::Error>,
-    seen: std::collections::HashSet<String>,
+    seen: crate::hash::HashSet<String>,
 }
 
 impl Diagnostics {

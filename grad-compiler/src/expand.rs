@@ -320,7 +320,7 @@ fn marker_name(f: &syn::Ident) -> syn::Ident {
 /// that the callee has its second-order companions, with an error that says what to add.
 fn second_order_checks(l: &Lowered) -> TokenStream {
     let mut out = TokenStream::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = crate::hash::HashSet::default();
     crate::visit::walk(&l.func.body, &mut |s| {
         let Stmt::Assign {
             op: Op::Call(call), ..

@@ -9,10 +9,10 @@
 
 use crate::analysis::activity;
 use crate::build;
+use crate::hash::HashMap;
 use crate::ir::*;
 use crate::names::Binder;
 use crate::shape::{SeqKind, Ty};
-use std::collections::HashMap;
 
 /// What to differentiate.
 pub struct Plan {

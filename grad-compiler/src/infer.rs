@@ -9,11 +9,11 @@
 //! still unknown is an error asking for an annotation: the macro never guesses.
 
 use crate::diag::Diagnostics;
+use crate::hash::HashMap;
 use crate::ir::*;
 use crate::rules::Types;
 use crate::shape::{SeqKind, Ty};
 use crate::visit;
-use std::collections::HashMap;
 
 /// The error for an operator or a float method applied to a whole nalgebra matrix.
 const MATRIX_ARITHMETIC: &str = "operators and float methods on whole nalgebra matrices and vectors (`a * x`, `x + y`, `2.0 * x`, `x.abs()`) are not differentiated yet: write the loop over their elements, e.g. `for i in 0..a.nrows() { for j in 0..a.ncols() { y[i] += a[(i, j)] * x[j]; } }`";
@@ -213,10 +213,10 @@ fn describe(t: &Ty) -> &'static str {
 pub fn infer(f: &mut Function, diag: &mut Diagnostics) -> bool {
     let next = f.vars.iter().map(|v| max_infer(&v.ty)).max().unwrap_or(0);
     let mut s = Solver {
-        bound: HashMap::new(),
+        bound: HashMap::default(),
         next,
         conflicts: Vec::new(),
-        fields: HashMap::new(),
+        fields: HashMap::default(),
     };
     // Two passes: places whose roots are solved late get their element types on the second.
     for _ in 0..2 {
@@ -235,7 +235,7 @@ pub fn infer(f: &mut Function, diag: &mut Diagnostics) -> bool {
         }
     }
     // One error per unknown type, at the variable the user named if there is one.
-    let mut unknown: HashMap<u32, (bool, proc_macro2::Span)> = HashMap::new();
+    let mut unknown: HashMap<u32, (bool, proc_macro2::Span)> = HashMap::default();
     for (i, var) in f.vars.iter_mut().enumerate() {
         let t = s.resolve(&var.ty);
         if let (Ty::Infer(n), true) = (&t, arithmetic[i]) {

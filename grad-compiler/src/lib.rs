@@ -16,6 +16,7 @@ pub mod custom;
 pub mod diag;
 pub mod expand;
 pub mod forward;
+pub mod hash;
 pub mod infer;
 pub mod ir;
 pub mod lower;

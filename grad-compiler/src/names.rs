@@ -8,9 +8,9 @@
 //! printed with `Span::mixed_site()` hygiene, so the user's code, and the user's items, can
 //! neither see nor capture them.
 
+use crate::hash::HashSet;
 use crate::ir::{Function, Origin, VarId};
 use proc_macro2::Span;
-use std::collections::HashSet;
 
 /// Defines [`Binder`], its list [`Binder::ALL`] and each base name from one table, so a new
 /// binder is in the list (and in the hygiene tests) by construction.
@@ -139,7 +139,7 @@ impl Names {
     /// take theirs in order, with `_1`, `_2`, ... where one is taken. Temporaries are
     /// numbered `t1`, `t2`, ...
     pub fn new(f: &Function) -> Names {
-        let mut taken: HashSet<String> = HashSet::new();
+        let mut taken: HashSet<String> = HashSet::default();
         let mut names = vec![String::new(); f.vars.len()];
         let mut mentioned = mentioned(f);
         // What a mentioned variable is named after is named too.

@@ -1104,9 +1104,9 @@ pub fn doc_section(l: &Lowered, wrt: &[VarId]) -> String {
 mod tests {
     use super::*;
     use crate::companions::float_params;
+    use crate::hash::HashMap;
     use crate::lower::{lower, FnSource};
     use crate::rules::Domain;
-    use std::collections::HashMap;
 
     fn lowered(src: &str) -> Lowered {
         let item: syn::ItemFn = syn::parse_str(src).expect("a function");

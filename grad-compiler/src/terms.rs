@@ -15,13 +15,13 @@
 //! multiplies the variables in the order the first term met them, the constant last, so a
 //! zero adjoint met first keeps the product zero.
 
+use crate::hash::HashMap;
 use crate::ir::*;
 use crate::rules;
 use crate::shape::Ty;
 use crate::tidy::Counts;
 use crate::visit::{self, Deep};
 use proc_macro2::Span;
-use std::collections::HashMap;
 
 /// The most variables a term may have (longer products are left as written).
 const MAX_FACTORS: usize = 6;
@@ -165,7 +165,7 @@ fn block(f: &mut Function, b: &mut Block, facts: &Facts) -> bool {
     }
     let deep = Deep::of_block(b);
     // The products defined in this block whose factors still hold their values.
-    let mut products: Products = HashMap::new();
+    let mut products: Products = HashMap::default();
     let mut chains: Vec<Chain> = Vec::new();
     let mut rewrites: Vec<Rewrite> = Vec::new();
     for j in 0..b.len() {
@@ -531,7 +531,7 @@ fn assign(
 
 /// Applies the rewrites: each removes its statements and puts its own at `at`.
 fn apply(b: &mut Block, rewrites: Vec<Rewrite>) {
-    let mut at: HashMap<usize, Vec<Stmt>> = HashMap::new();
+    let mut at: HashMap<usize, Vec<Stmt>> = HashMap::default();
     let mut removed = vec![false; b.len()];
     for rw in rewrites {
         for k in rw.remove {

@@ -13,11 +13,11 @@
 //!   them last load first, and an update of `g[i + 1]` just before `g[i]`'s, read again as
 //!   `g[i]` in the next iteration, costs a store-to-load stall (3.5 x on slice Rosenbrock).
 
+use crate::hash::{HashMap, HashSet};
 use crate::ir::*;
 use crate::rules::Types;
 use crate::shape::Ty;
 use crate::visit::{self, Deep};
-use std::collections::{HashMap, HashSet};
 
 /// Runs every pass until none changes anything (a few rounds at most). Like terms
 /// (`terms.rs`, the costliest pass) are combined once the others have settled, and the
@@ -125,7 +125,7 @@ fn order_element_updates(b: &mut Block) {
         return;
     }
     // Where each variable is assigned in this block (before it: defined outside, first).
-    let mut defined_at: HashMap<VarId, usize> = HashMap::new();
+    let mut defined_at: HashMap<VarId, usize> = HashMap::default();
     for (k, s) in b.iter().enumerate() {
         if let Stmt::Assign { target, .. } = s {
             defined_at.entry(*target).or_insert(k + 1);
@@ -252,7 +252,7 @@ fn fold_constants(b: &mut Block, vars: usize) -> bool {
         Some(v) => writes[v.index()] == 1,
         None => true,
     };
-    let mut indicators: HashMap<VarId, Atom> = HashMap::new();
+    let mut indicators: HashMap<VarId, Atom> = HashMap::default();
     visit::walk(b, &mut |s| {
         if let Stmt::Assign {
             target,
@@ -490,15 +490,15 @@ fn dead_stores(b: &mut Block, counts: &Counts) -> bool {
     // How many statements of the block mention each variable, kept as statements go, and
     // the first statement mentioning it (statements go from the end, after the first
     // mention of anything the statement at hand mentions, so first mentions stay).
-    let mut here: HashMap<VarId, usize> = HashMap::new();
-    let mut first: HashMap<VarId, usize> = HashMap::new();
+    let mut here: HashMap<VarId, usize> = HashMap::default();
+    let mut first: HashMap<VarId, usize> = HashMap::default();
     for (k, d) in deep.iter().enumerate() {
         for &(v, n) in &d.mentions {
             *here.entry(v).or_default() += n;
             first.entry(v).or_insert(k);
         }
     }
-    let mut read_later: HashSet<VarId> = HashSet::new();
+    let mut read_later: HashSet<VarId> = HashSet::default();
     let mut keep = vec![true; b.len()];
     for i in (0..b.len()).rev() {
         let dead = match &b[i] {

@@ -556,7 +556,7 @@ pub fn vars_mut(s: &mut Stmt, f: &mut impl FnMut(&mut VarId)) {
 }
 
 /// `block` with every variable in `map` replaced by its image, nested blocks included.
-pub fn renamed(block: Block, map: &std::collections::HashMap<VarId, VarId>) -> Block {
+pub fn renamed(block: Block, map: &crate::hash::HashMap<VarId, VarId>) -> Block {
     map_block_vars(block, &mut |v| {
         if let Some(w) = map.get(v) {
             *v = *w;

@@ -5,10 +5,10 @@
 //! only updates with `+=`/`-=` and never reads. The adjoint of an accumulator is the same in
 //! every iteration, so the reverse transform needs no storage for such a loop.
 
+use crate::hash::{HashMap, HashSet};
 use crate::ir::*;
 use crate::shape::Ty;
 use crate::visit;
-use std::collections::{HashMap, HashSet};
 
 /// What a loop is.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,7 +24,7 @@ pub fn classify(f: &Function, body: &Block, whole: &Block) -> LoopKind {
     let inside_writes: HashSet<VarId> = visit::block_writes(body).into_iter().collect();
     let inside_reads: HashSet<VarId> = visit::block_reads(body).into_iter().collect();
     let inside_stmts = count_stmts(body);
-    let mut outside_touch: HashSet<VarId> = HashSet::new();
+    let mut outside_touch: HashSet<VarId> = HashSet::default();
     let mut seen_inside = 0usize;
     // Every variable read or written by a statement outside this loop body.
     walk_outside(whole, body, &mut seen_inside, &mut |s| {
@@ -129,7 +129,7 @@ pub fn dot_product(f: &Function, s: &Stmt) -> Option<DotProduct> {
         return None;
     };
     let written: HashSet<VarId> = visit::block_writes(body).into_iter().collect();
-    let mut defs: HashMap<VarId, &Op> = HashMap::new();
+    let mut defs: HashMap<VarId, &Op> = HashMap::default();
     let mut acc = None;
     for st in body {
         match st {
@@ -173,7 +173,9 @@ pub fn dot_product(f: &Function, s: &Stmt) -> Option<DotProduct> {
     let (ra, ia) = load(&args[0])?;
     let (rb, ib) = load(&args[1])?;
     // Every other statement computes integers for the indices.
-    let used: HashSet<VarId> = [product, args[0].var()?, args[1].var()?].into();
+    let used: HashSet<VarId> = [product, args[0].var()?, args[1].var()?]
+        .into_iter()
+        .collect();
     for (t, op) in &defs {
         if used.contains(t) {
             continue;

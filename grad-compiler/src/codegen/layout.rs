@@ -3,9 +3,9 @@
 //! that dominates every use, else just before its first use, without a dummy value where
 //! every path assigns it first).
 
+use crate::hash::{HashMap, HashSet};
 use crate::ir::*;
 use crate::visit;
-use std::collections::{HashMap, HashSet};
 
 /// Identity of a statement: its address in the function being printed.
 pub type StmtId = *const Stmt;
@@ -51,8 +51,8 @@ pub fn layout(f: &Function) -> Layout {
     for v in &f.returns {
         reads[v.index()] += 1;
     }
-    let mut folded = HashSet::new();
-    let mut while_header = HashSet::new();
+    let mut folded = HashSet::default();
+    let mut while_header = HashSet::default();
     fold_block(
         f,
         &f.body,
@@ -60,13 +60,13 @@ pub fn layout(f: &Function) -> Layout {
         &writes,
         &mut folded,
         &mut while_header,
-        &mut HashMap::new(),
+        &mut HashMap::default(),
     );
 
     // Declarations.
     let params: HashSet<VarId> = f.params.iter().map(|p| p.var).collect();
-    let mut paths: HashMap<VarId, Vec<Vec<(usize, usize)>>> = HashMap::new();
-    let mut block_stmts: HashMap<usize, Vec<&Stmt>> = HashMap::new();
+    let mut paths: HashMap<VarId, Vec<Vec<(usize, usize)>>> = HashMap::default();
+    let mut block_stmts: HashMap<usize, Vec<&Stmt>> = HashMap::default();
     let mut next_block = 0usize;
     collect_paths(
         &f.body,
@@ -80,8 +80,8 @@ pub fn layout(f: &Function) -> Layout {
         let n = f.body.len();
         paths.entry(*v).or_default().push(vec![(0, n)]);
     }
-    let mut decl_at: HashMap<StmtId, Vec<(VarId, Decl)>> = HashMap::new();
-    let mut let_at = HashMap::new();
+    let mut decl_at: HashMap<StmtId, Vec<(VarId, Decl)>> = HashMap::default();
+    let mut let_at = HashMap::default();
     let mut vars: Vec<&VarId> = paths.keys().collect();
     vars.sort();
     for &v in vars {
@@ -210,7 +210,7 @@ fn fold_block(
         }
         // The single use: the next statement that mentions `t`, with nothing in between
         // writing what `op` reads, directly or through the temporaries folded into it.
-        let mut op_reads: HashSet<VarId> = HashSet::new();
+        let mut op_reads: HashSet<VarId> = HashSet::default();
         for r in visit::op_reads(op) {
             op_reads.insert(r);
             if let Some(inner) = deep.get(&r) {

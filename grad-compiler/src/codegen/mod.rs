@@ -7,13 +7,13 @@
 
 pub mod layout;
 
+use crate::hash::{HashMap, HashSet};
 use crate::ir::*;
 use crate::names::Names;
 use crate::shape::{FloatTy, SeqKind, Ty};
 use layout::{Decl, Layout, StmtId};
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{quote, ToTokens};
-use std::collections::{HashMap, HashSet};
 
 /// A function to print.
 pub struct Item<'a> {
@@ -154,7 +154,7 @@ pub fn stub(item: &Item) -> TokenStream {
 /// parameters among them are declared `mut`.
 fn rebound(f: &Function, b: &Block) -> HashSet<VarId> {
     let by_ref = |v: VarId| matches!(f.ty(v), Ty::MutRef(_));
-    let mut out = HashSet::new();
+    let mut out = HashSet::default();
     crate::visit::walk(b, &mut |s| match s {
         Stmt::Assign { target, .. } => {
             out.insert(*target);
@@ -228,8 +228,8 @@ fn call_site(name: &str) -> syn::Ident {
 impl<'a> Printer<'a> {
     fn new(f: &'a Function, krate: &'a TokenStream) -> Self {
         let layout = layout::layout(f);
-        let mut defs = HashMap::new();
-        let mut loop_vars = HashSet::new();
+        let mut defs = HashMap::default();
+        let mut loop_vars = HashSet::default();
         crate::visit::walk(&f.body, &mut |s| match s {
             Stmt::Assign { target, op, .. } if layout.folded.contains(target) => {
                 defs.insert(*target, op);

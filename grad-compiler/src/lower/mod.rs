@@ -141,7 +141,7 @@ pub(crate) struct Lowerer {
     /// The function-level "still running" flag, when a `return` needs one.
     pub fn_live: Option<VarId>,
     /// Variables that may be assigned after they are bound (`let mut`, counters).
-    pub mutable: std::collections::HashSet<VarId>,
+    pub mutable: crate::hash::HashSet<VarId>,
     /// How deep closures are being inlined (a closure calling itself is an error).
     pub inline_depth: usize,
     /// How many inference variables have been handed out.
@@ -177,7 +177,7 @@ impl Lowerer {
             Origin::Result,
         );
         func.returns.push(result);
-        let mut mutable = std::collections::HashSet::new();
+        let mut mutable = crate::hash::HashSet::default();
         for p in &sig.params {
             if p.mutable {
                 if let Some(v) = func.params.iter().find(|q| func.var(q.var).name == p.name) {

@@ -6,8 +6,8 @@
 //! an iterator chain not yet consumed.
 
 use super::iter::Stream;
+use crate::hash::HashMap;
 use crate::ir::*;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 /// What an expression lowers to.
@@ -80,7 +80,7 @@ pub struct Scopes {
 impl Scopes {
     /// Opens a scope.
     pub fn push(&mut self) {
-        self.frames.push(HashMap::new());
+        self.frames.push(HashMap::default());
     }
     /// Closes the innermost scope.
     pub fn pop(&mut self) {

@@ -4,12 +4,12 @@
 
 use super::Reverse;
 use crate::build;
+use crate::hash::HashSet;
 use crate::ir::*;
 use crate::names::Binder;
 use crate::rules::{self, Prim};
 use crate::shape::Ty;
 use proc_macro2::Span;
-use std::collections::HashSet;
 
 fn span() -> Span {
     Span::call_site()
@@ -237,7 +237,7 @@ impl Reverse<'_> {
     /// result's adjoint as seed, and an adjoint buffer for each float argument.
     fn call_adjoint(&mut self, out: &mut Block, call: &Call, target: VarId, at: Atom) {
         let mut adj_args = Vec::new();
-        let mut seen: HashSet<String> = HashSet::new();
+        let mut seen: HashSet<String> = HashSet::default();
         let mut after = Vec::new();
         for arg in &call.args {
             let ty = self.f.arg_ty(arg);

@@ -16,11 +16,11 @@ mod reduction;
 mod save;
 
 use crate::analysis::{activity, loops};
+use crate::hash::{HashMap, HashSet};
 use crate::ir::*;
 use crate::names::Binder;
 use crate::shape::Ty;
 use crate::visit;
-use std::collections::{HashMap, HashSet};
 
 /// What to differentiate and how the outputs are held.
 pub struct Plan {
@@ -84,7 +84,7 @@ pub fn reverse(orig: &Function, plan: &Plan) -> Reversed {
     // A run without saves finds what the reverse sweep reads; the next saves those values
     // (and is run again should its restores read more).
     let mut needed: Option<HashSet<VarId>> = None;
-    let mut loop_reads = HashMap::new();
+    let mut loop_reads = HashMap::default();
     for run in 0.. {
         let mut cx = Reverse::new(orig, plan, active.clone(), needed.clone());
         // Which saves a write needs depends on what the loops around it read, known from
@@ -175,7 +175,7 @@ impl<'a> Reverse<'a> {
     ) -> Self {
         let mut f = orig.clone();
         f.body = Vec::new();
-        let mut adj = HashMap::new();
+        let mut adj = HashMap::default();
         for (i, is_active) in active.iter().enumerate() {
             let v = VarId(i as u32);
             if !is_active {
@@ -202,20 +202,20 @@ impl<'a> Reverse<'a> {
             f,
             active,
             adj,
-            redirect_read: HashMap::new(),
-            redirect_write: HashMap::new(),
+            redirect_read: HashMap::default(),
+            redirect_write: HashMap::default(),
             needed,
             defined,
             loop_depth: 0,
             nesting: 0,
             writes: visit::write_counts(&orig.body, orig.vars.len()),
-            claimed: HashSet::new(),
-            recompute_reads: HashSet::new(),
-            suppress: HashSet::new(),
+            claimed: HashSet::default(),
+            recompute_reads: HashSet::default(),
+            suppress: HashSet::default(),
             unsupported: Vec::new(),
             no_saves: false,
-            read_before: HashSet::new(),
-            loop_reads: HashMap::new(),
+            read_before: HashSet::default(),
+            loop_reads: HashMap::default(),
             prior_loop_reads: None,
         }
     }
@@ -499,7 +499,7 @@ impl<'a> Reverse<'a> {
             let pre = recompute::needed_by(recompute, &rb);
             self.recompute_reads.extend(visit::block_reads(&pre));
             // The recomputed values get variables of their own in the reverse loop.
-            let mut fresh = HashMap::new();
+            let mut fresh = HashMap::default();
             for v in pre.iter().filter_map(assigned) {
                 let copy = self.f.var(v).clone();
                 fresh.insert(

@@ -10,16 +10,16 @@
 //! reverse (`t = x[k][i]` again), where the forward sweep would have saved and restored it
 //! (`stack_t.push(t)` ... `t = stack_t.pop()`), as Tapenade's recompute-or-store choice.
 
+use crate::hash::HashSet;
 use crate::ir::*;
 use crate::visit::{self, Deep};
-use std::collections::HashSet;
 
 /// The assignments of `body` (a loop body of `orig`) whose targets are recomputable, in
 /// order.
 pub(super) fn recomputable(orig: &Function, body: &Block, writes: &[usize]) -> Vec<Stmt> {
     let loop_vars = enclosing_loop_vars(&orig.body, body);
     let deep = Deep::of_block(body);
-    let mut chosen: HashSet<VarId> = HashSet::new();
+    let mut chosen: HashSet<VarId> = HashSet::default();
     let mut out = Vec::new();
     for (k, s) in body.iter().enumerate() {
         let Stmt::Assign { target, op, .. } = s else {

@@ -13,12 +13,12 @@
 
 use super::Reverse;
 use crate::analysis::loops;
+use crate::hash::HashSet;
 use crate::ir::*;
 use crate::names::Binder;
 use crate::rules;
 use crate::shape::{SeqKind, Ty};
 use crate::visit;
-use std::collections::HashSet;
 
 fn span() -> proc_macro2::Span {
     proc_macro2::Span::call_site()
@@ -114,7 +114,7 @@ impl<'a> Reverse<'a> {
         b.extend(rb);
         // The recomputation has variables of its own (what the forward loop computed is
         // gone by then), so each loop's locals live in that loop.
-        let mut fresh = std::collections::HashMap::new();
+        let mut fresh = crate::hash::HashMap::default();
         for v in visit::block_writes(&b) {
             let carried = accs.contains(&v) || !local.contains(&v) || *var == v;
             if !carried && v.index() < self.orig.vars.len() && !fresh.contains_key(&v) {
@@ -401,7 +401,7 @@ fn read_outside(whole: &Block, lp: &Stmt, v: VarId) -> bool {
 /// the loop variable `var` (the gradient of per-sample data, `partial_x[i]`): each chunk
 /// would then need a buffer as large as the data, so such a loop runs on one thread.
 fn per_sample(b: &Block, var: VarId, bufs: &[VarId]) -> bool {
-    let mut dep: HashSet<VarId> = HashSet::from([var]);
+    let mut dep: HashSet<VarId> = [var].into_iter().collect();
     crate::analysis::activity::fixpoint(b, &mut |s| match s {
         Stmt::Assign { target, op, .. } if visit::op_reads(op).iter().any(|v| dep.contains(v)) => {
             dep.insert(*target)
