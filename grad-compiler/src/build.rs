@@ -11,6 +11,19 @@ fn span() -> Span {
     Span::call_site()
 }
 
+/// `v = 0` for a float, every float of `v` zero otherwise.
+pub fn zero_all(f: &Function, v: VarId) -> Stmt {
+    if *f.ty(v) == Ty::Float {
+        Stmt::Assign {
+            target: v,
+            op: Op::Use(Atom::Float(0.0)),
+            span: span(),
+        }
+    } else {
+        Stmt::Sweep(Sweep::Kernel(Kernel::ZeroAll { y: Place::var(v) }))
+    }
+}
+
 /// `op` into a fresh temporary of type `ty`.
 pub fn assign(f: &mut Function, out: &mut Block, op: Op, ty: Ty) -> Atom {
     let t = f.add_var("", ty, span(), Origin::Temp);

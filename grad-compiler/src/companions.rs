@@ -360,7 +360,7 @@ pub fn jacobian_rows(
                     op: Op::ZeroLike(Atom::Var(p)),
                     span: span(),
                 });
-                sweep.push(zero_all(&f, *b));
+                sweep.push(crate::build::zero_all(&f, *b));
                 *b
             }
             (None, Some(a)) => *a,
@@ -379,7 +379,7 @@ pub fn jacobian_rows(
         parts.push(Place::var(part));
     }
     for v in reset {
-        sweep.push(zero_all(&f, v));
+        sweep.push(crate::build::zero_all(&f, v));
     }
     for (v, copy) in restored {
         sweep.push(Stmt::Assign {
@@ -439,15 +439,16 @@ fn hoist_invariants(f: &Function, body: &mut Block) -> Block {
     }
     let mut hoisted = Vec::new();
     let mut kept: Block = Vec::new();
+    // Every variable a kept statement mentions: a value one of them reads or writes
+    // earlier in the body cannot move in front of it.
+    let mut mentioned_by_kept: crate::hash::HashSet<VarId> = crate::hash::HashSet::default();
     for s in std::mem::take(body) {
         let invariant = match &s {
             Stmt::Assign { target, op, .. } => {
                 !matches!(op, Op::Call(_) | Op::Load(_))
                     && *f.ty(*target) == Ty::Float
                     && writes.get(target) == Some(&1)
-                    && !kept
-                        .iter()
-                        .any(|k| crate::visit::Deep::of(k).mentions(*target))
+                    && !mentioned_by_kept.contains(target)
                     && crate::visit::op_reads(op)
                         .iter()
                         .all(|v| !writes.contains_key(v))
@@ -460,24 +461,13 @@ fn hoist_invariants(f: &Function, body: &mut Block) -> Block {
             }
             hoisted.push(s);
         } else {
+            let deep = crate::visit::Deep::of(&s);
+            mentioned_by_kept.extend(deep.mentions.iter().map(|(v, _)| *v));
             kept.push(s);
         }
     }
     *body = kept;
     hoisted
-}
-
-/// `v = 0` for a float, every float of `v` zero otherwise.
-fn zero_all(f: &Function, v: VarId) -> Stmt {
-    if *f.ty(v) == Ty::Float {
-        Stmt::Assign {
-            target: v,
-            op: Op::Use(Atom::Float(0.0)),
-            span: span(),
-        }
-    } else {
-        Stmt::Sweep(Sweep::Kernel(Kernel::ZeroAll { y: Place::var(v) }))
-    }
 }
 
 /// Whether a differentiated parameter's adjoint lives in the caller's buffer itself; else

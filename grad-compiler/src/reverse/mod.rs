@@ -455,15 +455,7 @@ impl<'a> Reverse<'a> {
     /// Sets the adjoint of `v` to zero.
     fn zero(&mut self, v: VarId) -> Stmt {
         let a = self.adj_var(v);
-        if *self.f.ty(a) == Ty::Float {
-            Stmt::Assign {
-                target: a,
-                op: Op::Use(Atom::Float(0.0)),
-                span: proc_macro2::Span::call_site(),
-            }
-        } else {
-            Stmt::Sweep(Sweep::Kernel(Kernel::ZeroAll { y: Place::var(a) }))
-        }
+        crate::build::zero_all(&self.f, a)
     }
 
     /// A general `for` loop: each iteration's saves go on stacks; the reverse sweep runs
