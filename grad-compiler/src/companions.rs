@@ -207,9 +207,14 @@ pub fn grad_into(l: &Lowered, wrt: &[VarId], sums: reverse::Sums) -> Companion {
         zeroed: true,
         sums,
     };
+    let over_floats = wrt == floats.as_slice();
+    if over_floats && !can_claim(&base, &plan.buffers) {
+        // The sweep would be the pullback's: call it instead of differentiating again (the
+        // pullback reports what it cannot differentiate).
+        return grad_into_via_pullback(base, &outs, pullback_name, Vec::new());
+    }
     let r = reverse::reverse(&base, &plan);
-    let via_pullback = wrt == floats.as_slice() && r.claimed.is_empty();
-    if via_pullback {
+    if over_floats && r.claimed.is_empty() {
         return grad_into_via_pullback(base, &outs, pullback_name, r.unsupported);
     }
     let mut f = r.func;
@@ -468,6 +473,24 @@ fn hoist_invariants(f: &Function, body: &mut Block) -> Block {
     }
     *body = kept;
     hoisted
+}
+
+/// Whether the reverse sweep could sum a loop's gradient straight into one of the caller's
+/// `buffers` (`reverse::Reversed::claimed`): only into a parameter no other statement reads,
+/// so never when every such parameter flows from two top-level statements or more.
+fn can_claim(f: &Function, buffers: &crate::hash::HashMap<VarId, VarId>) -> bool {
+    buffers.keys().any(|p| {
+        let reading = f.body.iter().filter(|s| {
+            let mut reads = false;
+            crate::visit::walk(std::slice::from_ref(*s), &mut |st| {
+                reads |= crate::analysis::activity::flows(st)
+                    .iter()
+                    .any(|(from, _)| from == p);
+            });
+            reads
+        });
+        reading.take(2).count() < 2
+    })
 }
 
 /// Whether a differentiated parameter's adjoint lives in the caller's buffer itself; else

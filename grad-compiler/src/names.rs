@@ -247,13 +247,89 @@ fn sanitize(name: &str) -> String {
     s
 }
 
+/// Whether `name` cannot be a variable's name: a keyword (`self` aside, which the
+/// receiver keeps), or not an identifier at all. The words are those syn rejects as an
+/// identifier; names of other characters than ASCII ask syn itself.
 fn is_keyword(name: &str) -> bool {
-    name != "self" && syn::parse_str::<syn::Ident>(name).is_err()
+    let simple = name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+        && name.bytes().next().is_some_and(|c| !c.is_ascii_digit());
+    if !simple {
+        return name != "self" && syn::parse_str::<syn::Ident>(name).is_err();
+    }
+    matches!(
+        name,
+        "_" | "abstract"
+            | "as"
+            | "async"
+            | "await"
+            | "become"
+            | "box"
+            | "break"
+            | "const"
+            | "continue"
+            | "crate"
+            | "do"
+            | "dyn"
+            | "else"
+            | "enum"
+            | "extern"
+            | "false"
+            | "final"
+            | "fn"
+            | "for"
+            | "if"
+            | "impl"
+            | "in"
+            | "let"
+            | "loop"
+            | "macro"
+            | "match"
+            | "mod"
+            | "move"
+            | "mut"
+            | "override"
+            | "priv"
+            | "pub"
+            | "ref"
+            | "return"
+            | "Self"
+            | "static"
+            | "struct"
+            | "super"
+            | "trait"
+            | "true"
+            | "try"
+            | "type"
+            | "typeof"
+            | "unsafe"
+            | "unsized"
+            | "use"
+            | "virtual"
+            | "where"
+            | "while"
+            | "yield"
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keywords_are_the_ones_syn_rejects() {
+        let words = [
+            "_", "abstract", "as", "async", "await", "become", "box", "break", "const", "continue",
+            "crate", "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen",
+            "if", "impl", "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override",
+            "priv", "pub", "ref", "return", "Self", "self", "static", "struct", "super", "trait",
+            "true", "try", "type", "typeof", "union", "unsafe", "unsized", "use", "virtual",
+            "where", "while", "yield", "x", "adj_x", "t3", "_x", "x_1", "3x", "é", "seed",
+        ];
+        for w in words {
+            let by_syn = w != "self" && syn::parse_str::<syn::Ident>(w).is_err();
+            assert_eq!(is_keyword(w), by_syn, "{w}");
+        }
+    }
     use crate::shape::{FloatTy, Ty};
 
     #[test]

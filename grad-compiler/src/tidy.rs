@@ -13,7 +13,7 @@
 //!   them last load first, and an update of `g[i + 1]` just before `g[i]`'s, read again as
 //!   `g[i]` in the next iteration, costs a store-to-load stall (3.5 x on slice Rosenbrock).
 
-use crate::hash::{HashMap, HashSet};
+use crate::hash::HashMap;
 use crate::ir::*;
 use crate::rules::Types;
 use crate::shape::Ty;
@@ -26,7 +26,7 @@ pub fn tidy(f: &mut Function) {
     for _ in 0..6 {
         let mut changed = fuse_zero_then_add(&mut f.body, &f.vars);
         changed |= fold_constants(&mut f.body, f.vars.len());
-        changed |= common_subexpressions(&mut f.body, &cse_candidate);
+        changed |= common_subexpressions(&mut f.body, f.vars.len(), &cse_candidate);
         let counts = Counts::of(f);
         changed |= propagate_copies(f, &counts);
         let counts = Counts::of(f);
@@ -72,16 +72,19 @@ impl Counts {
             c.fixed[r.index()] = true;
             c.mentions[r.index()] += 1;
         }
+        let mut e = visit::Effects::default();
+        let mut seen: Vec<VarId> = Vec::new();
         visit::walk(&f.body, &mut |s| {
-            let e = visit::effects(s);
+            visit::effects_into(s, &mut e);
             for w in &e.writes {
                 c.writes[w.var.index()] += 1;
             }
-            let mut seen: Vec<VarId> = e.reads;
+            seen.clear();
+            seen.extend_from_slice(&e.reads);
             seen.extend(e.writes.iter().map(|w| w.var));
-            seen.sort();
+            seen.sort_unstable();
             seen.dedup();
-            for v in seen {
+            for &v in &seen {
                 c.mentions[v.index()] += 1;
             }
             for p in visit::places(s) {
@@ -337,31 +340,39 @@ fn fold(op: &Op) -> Option<Op> {
 /// expressions) is loaded once, so that its adjoint is summed in one local and added into
 /// the element once (`grad_x[i] += ..` once per iteration, not once per use).
 pub fn share_loads(f: &mut Function) {
-    common_subexpressions(&mut f.body, &|op| matches!(op, Op::Load(_) | Op::Len(_)));
+    common_subexpressions(&mut f.body, f.vars.len(), &|op| {
+        matches!(op, Op::Load(_) | Op::Len(_))
+    });
 }
 
 /// The same pure operation (one `candidate` accepts) twice in a block, with nothing it reads
 /// written between: the second is a copy of the first.
-fn common_subexpressions(b: &mut Block, candidate: &impl Fn(&Op) -> bool) -> bool {
+fn common_subexpressions(b: &mut Block, vars: usize, candidate: &impl Fn(&Op) -> bool) -> bool {
     let mut changed = false;
     for s in b.iter_mut() {
         for c in visit::children_mut(s) {
-            changed |= common_subexpressions(c, candidate);
+            changed |= common_subexpressions(c, vars, candidate);
         }
     }
-    let mut seen: Vec<(String, VarId, Vec<VarId>)> = Vec::new();
+    // Each operation available: its result and what it reads. Operations compare
+    // structurally, and then by their printing, so that literals equal as numbers but not
+    // in bits (`0.0` and `-0.0`) stay apart.
+    let mut seen: Vec<(Op, VarId, Vec<VarId>)> = Vec::new();
+    let same = |a: &Op, b: &Op| a == b && format!("{a:?}") == format!("{b:?}");
+    let mut e = visit::Effects::default();
+    let mut written: Vec<VarId> = Vec::new();
+    // Every variable an entry of `seen` holds or reads (entries gone included): a write of
+    // none of them keeps every entry.
+    let mut held = vec![false; vars];
     for s in b.iter_mut() {
-        let written: Vec<VarId> = {
-            let mut w = Vec::new();
-            visit::walk(std::slice::from_ref(s), &mut |st| {
-                w.extend(visit::effects(st).writes.into_iter().map(|x| x.var))
-            });
-            w
-        };
+        written.clear();
+        visit::walk(std::slice::from_ref(s), &mut |st| {
+            visit::effects_into(st, &mut e);
+            written.extend(e.writes.iter().map(|x| x.var));
+        });
         if let Stmt::Assign { target, op, .. } = s {
             if candidate(op) {
-                let key = format!("{op:?}");
-                if let Some((_, first, _)) = seen.iter().find(|(k, _, _)| *k == key) {
+                if let Some((_, first, _)) = seen.iter().find(|(o, _, _)| same(o, op)) {
                     if *first != *target {
                         *op = Op::Use(Atom::Var(*first));
                         changed = true;
@@ -369,18 +380,27 @@ fn common_subexpressions(b: &mut Block, candidate: &impl Fn(&Op) -> bool) -> boo
                 } else {
                     let reads = visit::op_reads(op);
                     if !reads.contains(target) {
-                        seen.retain(|(_, v, r)| {
-                            !written.contains(v) && !r.iter().any(|x| written.contains(x))
-                        });
-                        seen.push((key, *target, reads));
+                        forget_written(&mut seen, &written, &held);
+                        held[target.index()] = true;
+                        for r in &reads {
+                            held[r.index()] = true;
+                        }
+                        seen.push((op.clone(), *target, reads));
                         continue;
                     }
                 }
             }
         }
-        seen.retain(|(_, v, r)| !written.contains(v) && !r.iter().any(|x| written.contains(x)));
+        forget_written(&mut seen, &written, &held);
     }
     changed
+}
+
+/// Drops the available operations whose result or operands `written` overwrites.
+fn forget_written(seen: &mut Vec<(Op, VarId, Vec<VarId>)>, written: &[VarId], held: &[bool]) {
+    if written.iter().any(|w| held[w.index()]) {
+        seen.retain(|(_, v, r)| !written.contains(v) && !r.iter().any(|x| written.contains(x)));
+    }
 }
 
 fn cse_candidate(op: &Op) -> bool {
@@ -412,45 +432,77 @@ fn propagate_in(b: &mut Block, counts: &Counts, roots: &mut [bool], scalar: &[bo
         }
     }
     let mut deep = Deep::of_block(b);
+    // How many statements from the one at hand on mention and write each variable, kept as
+    // statements go.
+    let vars = counts.mentions.len();
+    let mut mentioned_from = vec![0usize; vars];
+    let mut written_from = vec![0usize; vars];
+    let count = |d: &Deep, mentioned: &mut [usize], written: &mut [usize], add: bool| {
+        for &(v, n) in &d.mentions {
+            if add {
+                mentioned[v.index()] += n;
+            } else {
+                mentioned[v.index()] -= n;
+            }
+        }
+        for v in &d.writes {
+            if add {
+                written[v.index()] += 1;
+            } else {
+                written[v.index()] -= 1;
+            }
+        }
+    };
+    for d in &deep {
+        count(d, &mut mentioned_from, &mut written_from, true);
+    }
     let mut i = 0;
     while i < b.len() {
-        let Stmt::Assign {
-            target: c,
-            op: Op::Use(src),
-            ..
-        } = &b[i]
-        else {
+        let copy = match &b[i] {
+            Stmt::Assign {
+                target: c,
+                op: Op::Use(src),
+                ..
+            } => Some((*c, src.clone())),
+            _ => None,
+        };
+        let ok = copy.as_ref().is_some_and(|(c, src)| {
+            !counts.fixed[c.index()]
+                && scalar[c.index()]
+                && counts.writes[c.index()] == 1
+                && mentioned_from[c.index()] == counts.mentions[c.index()]
+                && match src {
+                    Atom::Var(s) => {
+                        let written_later =
+                            written_from[s.index()] - usize::from(deep[i].writes(*s));
+                        *s != *c && scalar[s.index()] && written_later == 0
+                    }
+                    _ => !roots[c.index()],
+                }
+        });
+        let Some((c, src)) = copy.filter(|_| ok) else {
+            count(&deep[i], &mut mentioned_from, &mut written_from, false);
             i += 1;
             continue;
         };
-        let (c, src) = (*c, src.clone());
-        let ok = !counts.fixed[c.index()]
-            && scalar[c.index()]
-            && counts.writes[c.index()] == 1
-            && deep[i..].iter().map(|d| d.mention_count(c)).sum::<usize>()
-                == counts.mentions[c.index()]
-            && match &src {
-                Atom::Var(s) => {
-                    *s != c && scalar[s.index()] && !deep[i + 1..].iter().any(|d| d.writes(*s))
-                }
-                _ => !roots[c.index()],
-            };
-        if !ok {
-            i += 1;
-            continue;
-        }
         if let Atom::Var(s) = &src {
             if roots[c.index()] {
                 roots[s.index()] = true;
             }
         }
         b.remove(i);
-        deep.remove(i);
-        for k in i..b.len() {
+        let removed = deep.remove(i);
+        count(&removed, &mut mentioned_from, &mut written_from, false);
+        // Every other mention of `c` is in the statements after it.
+        let mut k = i;
+        while mentioned_from[c.index()] > 0 && k < b.len() {
             if deep[k].mentions(c) {
                 substitute(&mut b[k], c, &src);
+                count(&deep[k], &mut mentioned_from, &mut written_from, false);
                 deep[k] = Deep::of(&b[k]);
+                count(&deep[k], &mut mentioned_from, &mut written_from, true);
             }
+            k += 1;
         }
         changed = true;
     }
@@ -489,16 +541,20 @@ fn dead_stores(b: &mut Block, counts: &Counts) -> bool {
     let deep = Deep::of_block(b);
     // How many statements of the block mention each variable, kept as statements go, and
     // the first statement mentioning it (statements go from the end, after the first
-    // mention of anything the statement at hand mentions, so first mentions stay).
-    let mut here: HashMap<VarId, usize> = HashMap::default();
-    let mut first: HashMap<VarId, usize> = HashMap::default();
+    // mention of anything the statement at hand mentions, so first mentions stay); indexed
+    // by variable, as every pass over every block asks.
+    let vars = counts.mentions.len();
+    let mut here = vec![0usize; vars];
+    let mut first = vec![usize::MAX; vars];
     for (k, d) in deep.iter().enumerate() {
         for &(v, n) in &d.mentions {
-            *here.entry(v).or_default() += n;
-            first.entry(v).or_insert(k);
+            here[v.index()] += n;
+            if first[v.index()] == usize::MAX {
+                first[v.index()] = k;
+            }
         }
     }
-    let mut read_later: HashSet<VarId> = HashSet::default();
+    let mut read_later = vec![false; vars];
     let mut keep = vec![true; b.len()];
     for i in (0..b.len()).rev() {
         let dead = match &b[i] {
@@ -508,23 +564,26 @@ fn dead_stores(b: &mut Block, counts: &Counts) -> bool {
                 // `x` lives in this block: every mention is here, and its first one
                 // assigns it.
                 let x = *x;
-                let all_here = here.get(&x).copied().unwrap_or(0) == counts.mentions[x.index()];
-                let first = first.get(&x).copied();
-                let starts_fresh = first.is_some_and(|k| {
-                    matches!(&b[k], Stmt::Assign { target, op, .. } if *target == x && !visit::op_reads(op).contains(&x))
-                });
-                all_here && starts_fresh && !read_later.contains(&x) && first != Some(i)
+                let all_here = here[x.index()] == counts.mentions[x.index()];
+                let first = first[x.index()];
+                let starts_fresh = first != usize::MAX
+                    && {
+                        matches!(&b[first], Stmt::Assign { target, op, .. } if *target == x && !visit::op_reads(op).contains(&x))
+                    };
+                all_here && starts_fresh && !read_later[x.index()] && first != i
             }
             _ => false,
         };
         if dead {
             for &(v, n) in &deep[i].mentions {
-                *here.entry(v).or_default() -= n;
+                here[v.index()] -= n;
             }
             keep[i] = false;
             changed = true;
         } else {
-            read_later.extend(deep[i].reads.iter().copied());
+            for v in &deep[i].reads {
+                read_later[v.index()] = true;
+            }
         }
     }
     if changed {

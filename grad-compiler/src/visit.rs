@@ -120,9 +120,18 @@ fn op_effects(op: &Op, e: &mut Effects) {
 /// bounds (their blocks hold statements of their own).
 pub fn effects(s: &Stmt) -> Effects {
     let mut e = Effects::default();
+    effects_into(s, &mut e);
+    e
+}
+
+/// [`effects`] into `e`, cleared first: a pass asking about many statements reuses one
+/// buffer.
+pub fn effects_into(s: &Stmt, e: &mut Effects) {
+    e.reads.clear();
+    e.writes.clear();
     match s {
         Stmt::Assign { target, op, .. } => {
-            op_effects(op, &mut e);
+            op_effects(op, e);
             e.write_var(*target);
         }
         Stmt::Store { place, value, .. } => {
@@ -232,7 +241,6 @@ pub fn effects(s: &Stmt) -> Effects {
             },
         },
     }
-    e
 }
 
 /// The blocks nested directly in a statement (a `while`'s condition block first).
@@ -303,32 +311,90 @@ pub struct Deep {
 impl Deep {
     /// The summary of `s`.
     pub fn of(s: &Stmt) -> Deep {
-        let mut d = Deep::default();
-        let mut seen: Vec<VarId> = Vec::new();
-        walk(std::slice::from_ref(s), &mut |st| {
-            let e = effects(st);
-            seen.clear();
-            seen.extend_from_slice(&e.reads);
-            seen.extend(e.writes.iter().map(|w| w.var));
-            seen.sort_unstable();
-            seen.dedup();
-            d.mentions.extend(seen.iter().map(|v| (*v, 1)));
-            d.reads.extend(e.reads);
-            d.writes.extend(e.writes.iter().map(|w| w.var));
-        });
-        for list in [&mut d.reads, &mut d.writes] {
-            list.sort_unstable();
-            list.dedup();
+        let leaf = matches!(
+            s,
+            Stmt::Assign { .. } | Stmt::Store { .. } | Stmt::Accumulate { .. } | Stmt::Sweep(_)
+        );
+        if leaf {
+            return Deep::of_leaf(s);
         }
-        d.mentions.sort_unstable();
-        d.mentions.dedup_by(|later, first| {
-            let same = later.0 == first.0;
-            if same {
-                first.1 += later.1;
+        // Variables as plain integers: sorting them is the bulk of the work, and integers
+        // sort fastest in the unoptimised builds proc macros usually run as.
+        let mut reads: Vec<u32> = Vec::new();
+        let mut writes: Vec<u32> = Vec::new();
+        let mut mentioned: Vec<u32> = Vec::new();
+        let mut e = Effects::default();
+        walk(std::slice::from_ref(s), &mut |st| {
+            effects_into(st, &mut e);
+            let start = mentioned.len();
+            for v in e.reads.iter().chain(e.writes.iter().map(|w| &w.var)) {
+                if !mentioned[start..].contains(&v.0) {
+                    mentioned.push(v.0);
+                }
             }
-            same
+            reads.extend(e.reads.iter().map(|v| v.0));
+            writes.extend(e.writes.iter().map(|w| w.var.0));
         });
-        d
+        reads.sort_unstable();
+        reads.dedup();
+        writes.sort_unstable();
+        writes.dedup();
+        mentioned.sort_unstable();
+        let mut mentions: Vec<(VarId, usize)> = Vec::new();
+        for v in mentioned {
+            match mentions.last_mut() {
+                Some((last, n)) if last.0 == v => *n += 1,
+                _ => mentions.push((VarId(v), 1)),
+            }
+        }
+        Deep {
+            reads: reads.into_iter().map(VarId).collect(),
+            writes: writes.into_iter().map(VarId).collect(),
+            mentions,
+        }
+    }
+    /// [`Deep::of`] a statement holding no blocks (most of them): its own effects, each
+    /// variable mentioned once.
+    fn of_leaf(s: &Stmt) -> Deep {
+        let mut e = Effects::default();
+        effects_into(s, &mut e);
+        let mut reads = e.reads;
+        reads.sort_unstable();
+        reads.dedup();
+        let mut writes: Vec<VarId> = e.writes.iter().map(|w| w.var).collect();
+        writes.sort_unstable();
+        writes.dedup();
+        // The union of two sorted lists, merged.
+        let mut mentions = Vec::with_capacity(reads.len() + writes.len());
+        let (mut i, mut j) = (0, 0);
+        while i < reads.len() || j < writes.len() {
+            let next = match (reads.get(i), writes.get(j)) {
+                (Some(r), Some(w)) if r == w => {
+                    i += 1;
+                    j += 1;
+                    *r
+                }
+                (Some(r), Some(w)) if r < w => {
+                    i += 1;
+                    *r
+                }
+                (Some(r), None) => {
+                    i += 1;
+                    *r
+                }
+                (_, Some(w)) => {
+                    j += 1;
+                    *w
+                }
+                (None, None) => unreachable!(),
+            };
+            mentions.push((next, 1));
+        }
+        Deep {
+            reads,
+            writes,
+            mentions,
+        }
     }
     /// The summaries of a block's statements.
     pub fn of_block(b: &[Stmt]) -> Vec<Deep> {
