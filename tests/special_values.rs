@@ -541,3 +541,66 @@ fn forward_mode_matches_reverse_at_zero_adjoint_points() {
 fn capped_pair(x: f64) -> [f64; 2] {
     [x.sqrt().max(1.0), x]
 }
+
+// `f_grad_into` starts a buffer the pullback adds into on every call at `-0.0` (so that the
+// first addition is exact and free); every other buffer starts at `+0.0`, so a derivative
+// nothing contributes to reads `+0.0`, never `-0.0`.
+
+#[derive_gradient]
+#[allow(unused_variables)]
+fn ignores_y(x: f64, y: f64) -> f64 {
+    2.0 * x
+}
+
+#[derive_gradient]
+fn uses_y_in_one_branch(x: f64, y: f64) -> f64 {
+    if x > 0.0 {
+        x * y
+    } else {
+        x
+    }
+}
+
+#[derive_gradient]
+fn uses_one_element(q: [f64; 3], k: f64) -> f64 {
+    k * q[0]
+}
+
+#[derive_gradient]
+fn product(x: f64, y: f64) -> f64 {
+    x * y
+}
+
+#[track_caller]
+fn assert_plus_zero(got: f64, what: &str) {
+    assert!(got == 0.0 && got.is_sign_positive(), "{what}: got {got:?}, want +0.0");
+}
+
+#[test]
+fn derivatives_nothing_contributes_to_are_plus_zero() {
+    let (_, (gx, gy)) = ignores_y_grad(1.5, -2.0);
+    assert_eq!(gx, 2.0);
+    assert_plus_zero(gy, "d/dy of 2x");
+    let (_, (gx, gy)) = uses_y_in_one_branch_grad(-1.0, 3.0);
+    assert_eq!(gx, 1.0);
+    assert_plus_zero(gy, "d/dy on the branch without y");
+    let (_, (gq, gk)) = uses_one_element_grad([2.0, 5.0, -1.0], 3.0);
+    assert_eq!((gq[0], gk), (3.0, 2.0));
+    assert_plus_zero(gq[1], "d/dq[1]");
+    assert_plus_zero(gq[2], "d/dq[2]");
+    // Into buffers holding anything: overwritten all the same.
+    let (mut gx, mut gy) = (f64::NAN, -7.0);
+    ignores_y_grad_into(1.0, 1.0, &mut gx, &mut gy);
+    assert_eq!(gx, 2.0);
+    assert_plus_zero(gy, "d/dy of 2x into a used buffer");
+}
+
+#[test]
+fn a_computed_derivative_is_exact_whatever_its_sign() {
+    // d/dx (x y) = y: whatever y is, the gradient is y itself.
+    for y in [3.25, -3.25, 0.0, -0.0, 1e-310, -1e-310, f64::INFINITY] {
+        let (_, (gx, gy)) = product_grad(0.5, y);
+        assert_eq!(gx.to_bits(), y.to_bits(), "d/dx at y = {y:?}");
+        assert_eq!(gy, 0.5);
+    }
+}

@@ -187,7 +187,12 @@ pub fn pullback(l: &Lowered, sums: reverse::Sums) -> Companion {
 }
 
 /// `f_grad_into` for the parameters `wrt`.
-pub fn grad_into(l: &Lowered, wrt: &[VarId], sums: reverse::Sums) -> Companion {
+pub fn grad_into(
+    l: &Lowered,
+    wrt: &[VarId],
+    sums: reverse::Sums,
+    pullback: &Function,
+) -> Companion {
     let pullback_name = companion_callee(l, "pullback");
     let floats = float_params(l);
     let mut base = l.func.clone();
@@ -211,11 +216,11 @@ pub fn grad_into(l: &Lowered, wrt: &[VarId], sums: reverse::Sums) -> Companion {
     if over_floats && !can_claim(&base, &plan.buffers) {
         // The sweep would be the pullback's: call it instead of differentiating again (the
         // pullback reports what it cannot differentiate).
-        return grad_into_via_pullback(base, &outs, pullback_name, Vec::new());
+        return grad_into_via_pullback(base, &outs, pullback_name, pullback, Vec::new());
     }
     let r = reverse::reverse(&base, &plan);
     if over_floats && r.claimed.is_empty() {
-        return grad_into_via_pullback(base, &outs, pullback_name, r.unsupported);
+        return grad_into_via_pullback(base, &outs, pullback_name, pullback, r.unsupported);
     }
     let mut f = r.func;
     let mut body = Vec::new();
@@ -525,6 +530,7 @@ fn grad_into_via_pullback(
     mut f: Function,
     outs: &[(VarId, VarId)],
     callee: Callee,
+    pullback: &Function,
     errors: Vec<String>,
 ) -> Companion {
     let mut body = Vec::new();
@@ -537,16 +543,40 @@ fn grad_into_via_pullback(
     args.push(Arg::Value(Atom::Float(1.0)));
     for (p, b) in outs {
         let place = Place::var(*b).deref();
-        if *f.ty(*p) == Ty::Float {
-            body.push(Stmt::Store {
+        let ty = f.ty(*p).clone();
+        match whole_sum_start(pullback, *p, &ty) {
+            Some(n) => {
+                let zero = Atom::Float(-0.0);
+                if ty == Ty::Float {
+                    body.push(Stmt::Store {
+                        place: place.clone(),
+                        value: zero,
+                        span: span(),
+                    });
+                } else {
+                    let len = Count::Len(shape::Len::Lit(n));
+                    let op = Op::Repeat(zero, len, SeqForm::Array);
+                    let start = f.add_var("", ty, span(), Origin::Temp);
+                    body.push(Stmt::Assign {
+                        target: start,
+                        op,
+                        span: span(),
+                    });
+                    body.push(Stmt::Store {
+                        place: place.clone(),
+                        value: Atom::Var(start),
+                        span: span(),
+                    });
+                }
+            }
+            None if ty == Ty::Float => body.push(Stmt::Store {
                 place: place.clone(),
                 value: Atom::Float(0.0),
                 span: span(),
-            });
-        } else {
-            body.push(Stmt::Sweep(Sweep::Kernel(Kernel::ZeroAll {
+            }),
+            None => body.push(Stmt::Sweep(Sweep::Kernel(Kernel::ZeroAll {
                 y: place.clone(),
-            })));
+            }))),
         }
         args.push(Arg::MutRef(place));
     }
@@ -558,6 +588,57 @@ fn grad_into_via_pullback(
         func: f,
         errors,
     }
+}
+
+/// `Some(n)` when `pullback` adds into every one of the `n` floats of the adjoint buffer of
+/// the parameter `p` (a float, or an array of floats of literal length) in statements of
+/// its top-level block, which run on every call: `f_grad_into` then starts those floats at
+/// `-0.0` rather than `0.0`. `-0.0 + x` is `x` exactly for every `x` (where `0.0 + -0.0` is
+/// `0.0`), so the optimiser drops the first addition into each, and the gradient is the
+/// sum of the contributions as before (a contribution of `-0.0` alone keeps its sign).
+/// Other buffers start at `0.0`: a float no statement adds into must read `0.0`.
+fn whole_sum_start(pullback: &Function, p: VarId, ty: &Ty) -> Option<usize> {
+    const MOST_STORES: usize = 16;
+    let buffer = pullback
+        .params
+        .iter()
+        .map(|q| q.var)
+        .find(|v| pullback.vars[v.index()].origin == Origin::Made(Binder::Adjoint, Some(p)))?;
+    let n = match ty {
+        Ty::Float => 1,
+        Ty::Seq(shape::SeqKind::Array(shape::Len::Lit(n)), e) if **e == Ty::Float => *n,
+        _ => return None,
+    };
+    if n > MOST_STORES {
+        return None;
+    }
+    let mut covered = vec![false; n];
+    for s in &pullback.body {
+        let place = match s {
+            Stmt::Accumulate { place, .. } => place,
+            Stmt::Sweep(Sweep::Kernel(Kernel::AxpyAll { y, .. })) => y,
+            _ => continue,
+        };
+        if place.root != buffer {
+            continue;
+        }
+        // A buffer the sweep adds into in place is indexed through the reference.
+        let path = match place.path.as_slice() {
+            [Proj::Deref, rest @ ..] => rest,
+            path => path,
+        };
+        match (path, s) {
+            ([], Stmt::Accumulate { .. }) if *ty == Ty::Float => covered[0] = true,
+            ([], Stmt::Sweep(_)) => covered.iter_mut().for_each(|c| *c = true),
+            ([Proj::Index(Atom::Int(i))], Stmt::Accumulate { .. }) => {
+                if let Some(c) = usize::try_from(*i).ok().and_then(|i| covered.get_mut(i)) {
+                    *c = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    covered.iter().all(|c| *c).then_some(n)
 }
 
 /// How this function's own companion `f_suffix` is called: a path, or a method of `self`.

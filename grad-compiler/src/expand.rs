@@ -255,7 +255,7 @@ fn generate(
     ));
     let mut gi = None;
     if scalar {
-        let into = companions::grad_into(l, &cx.wrt, sums);
+        let into = companions::grad_into(l, &cx.wrt, sums, &pb.func);
         for e in &into.errors {
             diag.error(fname.span(), e.clone());
         }
@@ -403,7 +403,7 @@ fn stubs(options: &Options, src: &FnSource) -> TokenStream {
     out.extend(stub(&pb, r.clone()));
     out.extend(stub(&companions::pushforward(&l), quote!((#r, #r))));
     if l.sig.result.kind == ResultKind::Scalar {
-        let gi = companions::grad_into(&l, &cx.wrt, crate::reverse::Sums::Reassociated);
+        let gi = companions::grad_into(&l, &cx.wrt, crate::reverse::Sums::Reassociated, &pb.func);
         out.extend(stub(&gi, r.clone()));
         let g = cx.gradient_type();
         out.extend(stub(&wrappers::grad(&cx, &gi), quote!((#r, #g))));

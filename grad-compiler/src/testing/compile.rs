@@ -168,7 +168,7 @@ fn companions_of(c: &mut Compiled, src: &FnSource) {
     let pf = companions::pushforward(l);
     let mut second = Vec::new();
     if c.scalar {
-        let gi = companions::grad_into(l, &c.wrt, sums);
+        let gi = companions::grad_into(l, &c.wrt, sums, &pb.func);
         let grad = wrappers::grad(&cx, &gi);
         if c.options.hessian {
             second = second_order(&cx, &pb, &gi);

@@ -33,8 +33,8 @@ fn rosenbrock_pushforward(x: f64, y: f64, tan_x: f64, tan_y: f64) -> (f64, f64) 
 #[inline]
 #[allow(unused, clippy::all)]
 fn rosenbrock_grad_into(x: f64, y: f64, grad_x: &mut f64, grad_y: &mut f64) -> f64 {
-    *grad_x = 0.0;
-    *grad_y = 0.0;
+    *grad_x = -0.0;
+    *grad_y = -0.0;
     let value = rosenbrock_pullback(x, y, 1.0, &mut *grad_x, &mut *grad_y);
     value
 }

@@ -29,8 +29,8 @@ fn f_pushforward(x: f64, y: f64, tan_x: f64, tan_y: f64) -> (f64, f64) {
 #[inline]
 #[allow(unused, clippy::all)]
 fn f_grad_into(x: f64, y: f64, grad_x: &mut f64, grad_y: &mut f64) -> f64 {
-    *grad_x = 0.0;
-    *grad_y = 0.0;
+    *grad_x = -0.0;
+    *grad_y = -0.0;
     let value = f_pullback(x, y, 1.0, &mut *grad_x, &mut *grad_y);
     value
 }
