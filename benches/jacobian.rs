@@ -3,8 +3,10 @@
 //!
 //! - `primal`: the function itself;
 //! - `generated_jacobian`: the `f_jacobian` companion `#[derive_gradient]` generates;
-//! - `hand_jacobian`: the Jacobian derived and written by hand (one loop, no allocation
-//!   beyond the result);
+//! - `hand_jacobian`: the Jacobian derived and written by hand (one loop, returning stack
+//!   arrays);
+//! - `hand_jacobian_matrix`: the same, returning a `grad::Jacobian` as `f_jacobian` does (one
+//!   heap allocation);
 //! - `num_dual`: `num_dual::jacobian` with a static `SVector` of 16 vector duals;
 //! - `finite_diff`: central differences (`grad::runtime::finite_diff_jacobian`, 33 calls).
 //!
@@ -100,6 +102,30 @@ fn hand_jacobian(x: &[f64; 16]) -> ([f64; 3], [[f64; 16]; 3]) {
     (out, jac)
 }
 
+/// The same hand-written Jacobian returned as `f_jacobian` returns it, a heap
+/// `grad::Jacobian`: the comparison of like with like.
+fn hand_jacobian_matrix(x: &[f64; 16]) -> ([f64; 3], grad::Jacobian<f64>) {
+    let (mut s0, mut s1, mut s2) = (0.0, 0.0, 0.0);
+    for k in 0..16 {
+        let t = (k as f64 + 1.0) / 16.0;
+        s0 += t * x[k];
+        s1 += (1.0 - t) * x[k] * x[k];
+        s2 += (t - 0.5) * x[k];
+    }
+    let out = [s0.tanh(), (0.1 * s1).exp(), (s2 + 0.1 * s0).sin()];
+    let d0 = 1.0 - out[0] * out[0];
+    let d1 = 0.2 * out[1];
+    let d2 = (s2 + 0.1 * s0).cos();
+    let mut jac = grad::Jacobian::zeros(3, 16);
+    for k in 0..16 {
+        let t = (k as f64 + 1.0) / 16.0;
+        jac[(0, k)] = d0 * t;
+        jac[(1, k)] = d1 * (1.0 - t) * x[k];
+        jac[(2, k)] = d2 * (t - 0.5 + 0.1 * t);
+    }
+    (out, jac)
+}
+
 /// `f` generic over num-dual's number types.
 fn f_dual<D: DualNum<f64> + Copy>(x: &[D]) -> [D; 3] {
     let (mut s0, mut s1, mut s2) = (D::zero(), D::zero(), D::zero());
@@ -156,6 +182,9 @@ fn benches(c: &mut Criterion) {
     );
     let jac = finite_diff(&x);
     assert_close("finite_diff", |i, k| jac[(i, k)], &want, 1e-6);
+    let (out, jac) = hand_jacobian_matrix(&x);
+    assert_eq!(out, want_out);
+    assert_close("hand_jacobian_matrix", |i, k| jac[(i, k)], &want, 0.0);
 
     let mut group = c.benchmark_group("jacobian_3x16");
     group
@@ -167,6 +196,9 @@ fn benches(c: &mut Criterion) {
         b.iter(|| f_jacobian(black_box(x)))
     });
     group.bench_function("hand_jacobian", |b| b.iter(|| hand_jacobian(black_box(&x))));
+    group.bench_function("hand_jacobian_matrix", |b| {
+        b.iter(|| hand_jacobian_matrix(black_box(&x)))
+    });
     group.bench_function("num_dual", |b| b.iter(|| num_dual_jacobian(black_box(&x))));
     group.bench_function("finite_diff", |b| b.iter(|| finite_diff(black_box(&x))));
     group.finish();

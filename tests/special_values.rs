@@ -573,7 +573,10 @@ fn product(x: f64, y: f64) -> f64 {
 
 #[track_caller]
 fn assert_plus_zero(got: f64, what: &str) {
-    assert!(got == 0.0 && got.is_sign_positive(), "{what}: got {got:?}, want +0.0");
+    assert!(
+        got == 0.0 && got.is_sign_positive(),
+        "{what}: got {got:?}, want +0.0"
+    );
 }
 
 #[test]
