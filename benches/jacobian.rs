@@ -14,6 +14,9 @@
 //! (n = 16, 64): `f_jacobian` (one forward sweep, a reverse sweep per row) against a whole
 //! pullback per row (what `f_jacobian` did before `f_jacobian_rows`).
 //!
+//! After the 3 x 16 group, `f_jacobian` and each hand-written Jacobian are also timed
+//! alternately (`support/interleaved.rs`) for ratios under the same conditions.
+//!
 //! Every Jacobian is checked against the hand-written one before anything is timed.
 //! Run: `cargo bench -p grad-dev --bench jacobian`, then `python3 scripts/bench_table.py` (ratios vs
 //! num-dual and vs the primal).
@@ -26,6 +29,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+
+#[path = "support/interleaved.rs"]
+mod interleaved;
 use grad::derive_gradient;
 use grad::runtime::XorShift64;
 use nalgebra::{SMatrix, SVector};
@@ -202,6 +208,16 @@ fn benches(c: &mut Criterion) {
     group.bench_function("num_dual", |b| b.iter(|| num_dual_jacobian(black_box(&x))));
     group.bench_function("finite_diff", |b| b.iter(|| finite_diff(black_box(&x))));
     group.finish();
+    interleaved::ratio(
+        "jacobian_3x16",
+        || f_jacobian(black_box(x)),
+        || hand_jacobian(black_box(&x)),
+    );
+    interleaved::ratio(
+        "jacobian_3x16_matrix",
+        || f_jacobian(black_box(x)),
+        || hand_jacobian_matrix(black_box(&x)),
+    );
 
     for n in [16, 64] {
         let w: Vec<f64> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();

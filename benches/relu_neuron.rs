@@ -22,6 +22,9 @@
 //! - `finite_diff`: central differences (`grad::runtime::finite_diff_gradient`, 2 (d + 1)
 //!   primal calls), only at the two small sizes.
 //!
+//! After each size's group, `generated_grad_into` and `hand_fused_into` are also timed
+//! alternately (`support/interleaved.rs`) for a ratio under the same conditions.
+//!
 //! Before measuring, every gradient is checked against the hand-written fused one, so the
 //! benchmark cannot time a wrong function. Run: `cargo bench -p grad-dev --bench relu_neuron`, then
 //! `python3 scripts/bench_table.py`.
@@ -43,6 +46,9 @@ use num_dual::{gradient, DualNum, DualSVec64};
 #[path = "relu_hand.rs"]
 mod relu_hand;
 use relu_hand::hand_fused_into;
+
+#[path = "support/interleaved.rs"]
+mod interleaved;
 
 /// The loss exactly as a user writes it (MATH.md item 7).
 #[derive_gradient(wrt(w, b))]
@@ -473,6 +479,39 @@ fn bench_size<const P: usize>(c: &mut Criterion, n: usize, d: usize, n_dual: usi
         });
     }
     group.finish();
+
+    let (mut h_w, mut h_b) = (vec![0.0; d], 0.0);
+    interleaved::ratio(
+        &format!("relu_N{n}_d{d}"),
+        || {
+            let v = loss_grad_into(
+                black_box(w),
+                black_box(b),
+                black_box(x),
+                black_box(y),
+                black_box(n),
+                black_box(d),
+                &mut g_w,
+                &mut g_b,
+            );
+            black_box((&g_w, g_b));
+            v
+        },
+        || {
+            let v = hand_fused_into(
+                black_box(w),
+                black_box(b),
+                black_box(x),
+                black_box(y),
+                black_box(n),
+                black_box(d),
+                &mut h_w,
+                &mut h_b,
+            );
+            black_box((&h_w, h_b));
+            v
+        },
+    );
 }
 
 fn benches(c: &mut Criterion) {

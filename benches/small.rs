@@ -9,6 +9,9 @@
 //! - Rosenbrock over a slice at n = 4, 16 and 1000 (`grad_into` against a hand-written
 //!   gradient into a caller buffer).
 //!
+//! After each criterion group, the generated and the hand-written gradient are also timed
+//! alternately (`support/interleaved.rs`) for a ratio under the same conditions.
+//!
 //! Every generated gradient is checked against the hand-written one before timing. Run:
 //! `cargo bench -p grad-dev --bench small`, then `python3 scripts/bench_table.py`.
 
@@ -18,6 +21,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+
+#[path = "support/interleaved.rs"]
+mod interleaved;
 use grad::derive_gradient;
 use nalgebra::SVector;
 use num_dual::{gradient, DualNum};
@@ -223,6 +229,11 @@ macro_rules! two_vars {
             b.iter(|| gradient($dual, SVector::from([black_box(x), black_box(y)])))
         });
         group.finish();
+        interleaved::ratio(
+            $name,
+            || $grad(black_box(x), black_box(y)),
+            || $hand(black_box(x), black_box(y)),
+        );
     }};
 }
 
@@ -291,6 +302,11 @@ fn small(c: &mut Criterion) {
         })
     });
     group.finish();
+    interleaved::ratio(
+        "energy",
+        || energy_grad(black_box(q), black_box(p), black_box(k)),
+        || energy_hand(black_box(q), black_box(p), black_box(k)),
+    );
 
     let (x, y, z) = (0.7, -0.4, 1.3);
     let (v, (gx, gy, gz)) = straight_grad(x, y, z);
@@ -310,6 +326,11 @@ fn small(c: &mut Criterion) {
         b.iter(|| straight_hand(black_box(x), black_box(y), black_box(z)))
     });
     group.finish();
+    interleaved::ratio(
+        "straight20",
+        || straight_grad(black_box(x), black_box(y), black_box(z)),
+        || straight_hand(black_box(x), black_box(y), black_box(z)),
+    );
 
     for n in [4, 16, 1000] {
         let x: Vec<f64> = (0..n)
@@ -330,6 +351,11 @@ fn small(c: &mut Criterion) {
             b.iter(|| rosenbrock_n_hand_into(black_box(&x), black_box(&mut h)))
         });
         group.finish();
+        interleaved::ratio(
+            &format!("rosenbrock_n{n}"),
+            || rosenbrock_n_grad_into(black_box(&x), black_box(&mut g)),
+            || rosenbrock_n_hand_into(black_box(&x), black_box(&mut h)),
+        );
     }
 }
 

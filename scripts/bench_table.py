@@ -6,7 +6,10 @@ Reads `<criterion dir>/*/*/new/estimates.json` (the median's point estimate) and
 `benchmark.json` beside it (group and function ids). Tables: small functions
 (benches/small.rs, generated vs hand-written vs num-dual), the ReLU loss
 (benches/relu_neuron.rs), the Jacobian, the perceptron and second order; `--details` adds
-the full ReLU table (every method / primal) and the Jacobian's medians.
+the full ReLU table (every method / primal) and the Jacobian's medians. Last, the ratios the
+benches timed alternately (`benches/support/interleaved.rs`, written to
+`<criterion dir>/interleaved/<id>.txt`): generated against hand-written under the same
+conditions, which a shared machine's drift between two criterion benchmarks does not give.
 
 A function id `num_dual_N<m>` in group `relu_N<n>_d<d>` was measured on the first m rows
 only; num-dual's cost is linear in the number of rows, so its time is scaled by n / m and
@@ -242,6 +245,39 @@ def print_parallel(groups):
     print()
 
 
+INTERLEAVED = [
+    ("seed_f", "the seed's f = 3x^2 y, `f_grad` / hand-written"),
+    ("seed_g", "the seed's g = 2x + y^8, `f_grad` / hand-written"),
+    ("rosenbrock", "Rosenbrock, 2 variables, `f_grad` / hand-written"),
+    ("energy", "spring-pendulum energy, 5 parameters, `f_grad` / hand-written"),
+    ("straight20", "20-statement straight-line function, `f_grad` / hand-written"),
+    ("rosenbrock_n4", "Rosenbrock over a slice, n = 4, `grad_into` / hand-written"),
+    ("rosenbrock_n16", "Rosenbrock over a slice, n = 16, `grad_into` / hand-written"),
+    ("rosenbrock_n1000", "Rosenbrock over a slice, n = 1000, `grad_into` / hand-written"),
+    ("relu_N64_d4", "ReLU loss (64, 4), `grad_into` / hand-written fused"),
+    ("relu_N1000_d16", "ReLU loss (1000, 16), `grad_into` / hand-written fused"),
+    ("relu_N100000_d16", "ReLU loss (100000, 16), `grad_into` / hand-written fused"),
+    ("relu_N10000_d256", "ReLU loss (10000, 256), `grad_into` / hand-written fused"),
+    ("jacobian_3x16", "Jacobian 3 x 16, `f_jacobian` / hand-written into stack arrays"),
+    ("jacobian_3x16_matrix", "Jacobian 3 x 16, `f_jacobian` / hand-written into a `grad::Jacobian`"),
+]
+
+
+def print_interleaved(root):
+    """The ratios `benches/support/interleaved.rs` timed alternately."""
+    rows = []
+    for rid, label in INTERLEAVED:
+        path = os.path.join(root, "interleaved", f"{rid}.txt")
+        if os.path.exists(path):
+            median, low, high = (float(v) for v in open(path).read().split())
+            rows.append(f"| {label} | {median:.2f} | {low:.2f}-{high:.2f} |")
+    if rows:
+        print("\nTimed alternately (benches/support/interleaved.rs): median ratio of 41 rounds\n")
+        print("| comparison | median | quartiles |")
+        print("|---|---:|---:|")
+        print("\n".join(rows))
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     root = args[0] if args else os.path.join(
@@ -253,6 +289,7 @@ def main():
     print_relu_summary(groups)
     print_others(groups)
     print_parallel(groups)
+    print_interleaved(root)
     if "--details" in sys.argv:
         print_relu(groups)
         print_jacobian(groups)

@@ -29,7 +29,7 @@ use crate::Float;
 /// let a = vec![1.0, 2.0, 3.0];
 /// assert_eq!(grad_runtime::kernels::dot(&a, &[4.0, 5.0, 6.0]), 32.0);
 /// ```
-#[inline]
+#[inline(always)]
 pub fn dot<T: Float>(a: &[T], b: &[T]) -> T {
     // Short vectors (the rows of a small model) stay inline: a call through the run-time
     // dispatch costs more than the few products themselves.
@@ -71,8 +71,24 @@ fn dot_short<T: Float>(a: &[T], b: &[T]) -> T {
 /// For `f32`/`f64` on x86_64 this runs the AVX2 build when available.
 ///
 /// Panics if `x.len() != y.len()`.
-#[inline]
+#[inline(always)]
 pub fn axpy<T: Float>(alpha: T, x: &[T], y: &mut [T]) {
+    // The common case of a small model's rows, inline wherever it is called (a call of
+    // this function costs more than its few products); the others out of line.
+    if x.len() < SHORT && alpha.is_finite() {
+        if alpha == T::zero() {
+            check_len("axpy", x.len(), y.len());
+        } else {
+            axpy_body(alpha, x, y);
+        }
+        return;
+    }
+    axpy_general(alpha, x, y)
+}
+
+/// [`axpy`] for a long vector or a factor that is zero, infinite or NaN.
+#[inline(never)]
+fn axpy_general<T: Float>(alpha: T, x: &[T], y: &mut [T]) {
     if alpha == T::zero() {
         check_len("axpy", x.len(), y.len());
         return;
@@ -82,11 +98,6 @@ pub fn axpy<T: Float>(alpha: T, x: &[T], y: &mut [T]) {
         for (v, &u) in y.iter_mut().zip(x) {
             *v += crate::scaled(u, alpha);
         }
-        return;
-    }
-    if x.len() < SHORT {
-        // Short vectors stay inline, as in `dot`; the result is the same either way.
-        axpy_body(alpha, x, y);
         return;
     }
     T::axpy(alpha, x, y)
