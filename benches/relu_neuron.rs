@@ -391,43 +391,39 @@ fn bench_size<const P: usize>(c: &mut Criterion, n: usize, d: usize, n_dual: usi
         .measurement_time(Duration::from_secs(2))
         .warm_up_time(Duration::from_millis(500));
 
+    // One call of a method, every input opaque, then any further arguments.
+    macro_rules! call {
+        ($f:path $(, $more:expr)*) => {
+            $f(
+                black_box(w),
+                black_box(b),
+                black_box(x),
+                black_box(y),
+                black_box(n),
+                black_box(d),
+                $($more),*
+            )
+        };
+    }
     // One benchmark per method, each called directly (no function pointer in the way).
     macro_rules! by_value {
         ($name:literal, $f:path) => {
-            group.bench_function($name, |bch| {
-                bch.iter(|| {
-                    $f(
-                        black_box(w),
-                        black_box(b),
-                        black_box(x),
-                        black_box(y),
-                        black_box(n),
-                        black_box(d),
-                    )
-                })
-            });
+            group.bench_function($name, |bch| bch.iter(|| call!($f)));
         };
     }
     let mut g_w = vec![0.0; d];
     let mut g_b = 0.0;
+    // A gradient into the buffers `$g_w`, `$g_b`.
+    macro_rules! call_into {
+        ($f:path, $g_w:expr, $g_b:expr) => {{
+            let v = call!($f, &mut $g_w, &mut $g_b);
+            black_box((&$g_w, $g_b));
+            v
+        }};
+    }
     macro_rules! into_buffers {
         ($name:literal, $f:path) => {
-            group.bench_function($name, |bch| {
-                bch.iter(|| {
-                    let v = $f(
-                        black_box(w),
-                        black_box(b),
-                        black_box(x),
-                        black_box(y),
-                        black_box(n),
-                        black_box(d),
-                        &mut g_w,
-                        &mut g_b,
-                    );
-                    black_box((&g_w, g_b));
-                    v
-                })
-            });
+            group.bench_function($name, |bch| bch.iter(|| call_into!($f, g_w, g_b)));
         };
     }
     by_value!("primal", loss);
@@ -465,52 +461,15 @@ fn bench_size<const P: usize>(c: &mut Criterion, n: usize, d: usize, n_dual: usi
     });
 
     if n * d <= 16_000 {
-        group.bench_function("finite_diff", |bch| {
-            bch.iter(|| {
-                finite_diff(
-                    black_box(w),
-                    black_box(b),
-                    black_box(x),
-                    black_box(y),
-                    black_box(n),
-                    black_box(d),
-                )
-            })
-        });
+        by_value!("finite_diff", finite_diff);
     }
     group.finish();
 
     let (mut h_w, mut h_b) = (vec![0.0; d], 0.0);
     interleaved::ratio(
         &format!("relu_N{n}_d{d}"),
-        || {
-            let v = loss_grad_into(
-                black_box(w),
-                black_box(b),
-                black_box(x),
-                black_box(y),
-                black_box(n),
-                black_box(d),
-                &mut g_w,
-                &mut g_b,
-            );
-            black_box((&g_w, g_b));
-            v
-        },
-        || {
-            let v = hand_fused_into(
-                black_box(w),
-                black_box(b),
-                black_box(x),
-                black_box(y),
-                black_box(n),
-                black_box(d),
-                &mut h_w,
-                &mut h_b,
-            );
-            black_box((&h_w, h_b));
-            v
-        },
+        || call_into!(loss_grad_into, g_w, g_b),
+        || call_into!(hand_fused_into, h_w, h_b),
     );
 }
 

@@ -215,10 +215,7 @@ def print_others(groups):
         elif gid.startswith("hessian"):
             lines.append(f"| dense `f_hessian` / one `f_hvp`, n = 16 (`{gid}`) | {ratio(fns, 'hessian', 'hvp')} |")
     if lines:
-        print("Jacobian, matrices, second order (same run)\n")
-        print("| benchmark | ratio |")
-        print("|---|---|")
-        print("\n".join(lines))
+        print_table("Jacobian, matrices, second order (same run)", "| benchmark | ratio |\n|---|---|", lines)
         print()
 
 
@@ -263,6 +260,13 @@ INTERLEAVED = [
 ]
 
 
+def print_table(title, header, rows):
+    """A titled markdown table."""
+    print(f"{title}\n")
+    print(header)
+    print("\n".join(rows))
+
+
 def print_interleaved(root):
     """The ratios `benches/support/interleaved.rs` timed alternately."""
     rows = []
@@ -272,10 +276,12 @@ def print_interleaved(root):
             median, low, high = (float(v) for v in open(path).read().split())
             rows.append(f"| {label} | {median:.2f} | {low:.2f}-{high:.2f} |")
     if rows:
-        print("\nTimed alternately (benches/support/interleaved.rs): median ratio of 41 rounds\n")
-        print("| comparison | median | quartiles |")
-        print("|---|---:|---:|")
-        print("\n".join(rows))
+        print()
+        print_table(
+            "Timed alternately (benches/support/interleaved.rs): median ratio of 41 rounds",
+            "| comparison | median | quartiles |\n|---|---:|---:|",
+            rows,
+        )
 
 
 def main():
