@@ -67,15 +67,46 @@ pub fn scale(f: &mut Function, out: &mut Block, d: Atom, partial: Atom, singular
         (Atom::Float(x), _) if *x != 0.0 && x.is_finite() => {
             assign(f, out, Op::Prim(prim("mul"), vec![d, partial]), Ty::Float)
         }
-        _ => {
-            let p = if singular {
-                prim("scaled")
-            } else {
-                prim("mul")
-            };
-            assign(f, out, Op::Prim(p, vec![d, partial]), Ty::Float)
-        }
+        _ if singular => match power_of_two_over(out, &partial) {
+            // `scaled(d, c / x)` is `scaled(d, 1 / x) * c` exactly for a power of two `c`:
+            // the constant outside the guard, where like terms can cancel it (the `0.5`
+            // of `sqrt`'s partial against the `2` of a square under it).
+            Some((c, x)) => {
+                let inverse = Op::Prim(prim("div"), vec![Atom::Float(1.0), x]);
+                let inverse = assign(f, out, inverse, Ty::Float);
+                let guarded = Op::Prim(prim("scaled"), vec![d, inverse]);
+                let guarded = assign(f, out, guarded, Ty::Float);
+                let times = Op::Prim(prim("mul"), vec![guarded, Atom::Float(c)]);
+                assign(f, out, times, Ty::Float)
+            }
+            None => assign(
+                f,
+                out,
+                Op::Prim(prim("scaled"), vec![d, partial]),
+                Ty::Float,
+            ),
+        },
+        _ => assign(f, out, Op::Prim(prim("mul"), vec![d, partial]), Ty::Float),
     }
+}
+
+/// `(c, x)` when `partial` was just computed in `out` as `c / x` for a literal `c` that is a
+/// power of two other than 1 (`0.5`, `2`, `-0.5`, ...): scaling by it is exact.
+fn power_of_two_over(out: &Block, partial: &Atom) -> Option<(f64, Atom)> {
+    let v = partial.var()?;
+    let op = out.iter().rev().find_map(|s| match s {
+        Stmt::Assign { target, op, .. } if *target == v => Some(op),
+        _ => None,
+    })?;
+    let Op::Prim(p, args) = op else {
+        return None;
+    };
+    let [Atom::Float(c), x] = args.as_slice() else {
+        return None;
+    };
+    let m = c.abs();
+    let power_of_two = m.is_normal() && m != 1.0 && m.to_bits() & ((1u64 << 52) - 1) == 0;
+    (p.rule().name == "div" && power_of_two).then(|| (*c, x.clone()))
 }
 
 fn prim(name: &str) -> Prim {

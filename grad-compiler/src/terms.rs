@@ -147,6 +147,12 @@ struct Chain {
     cost: usize,
     /// The statements of the chain.
     stmts: Vec<usize>,
+    /// A copy of the sum so far, `t = v`, that the chain adds back later (`v += t`, the
+    /// product rule's doubling of `x * x`): its variable and its statement.
+    copy: Option<(VarId, usize)>,
+    /// Products used more than once that the chain adds, each with the operations of its
+    /// definition: where every use is in the chain, rewriting it makes them dead too.
+    shared: Vec<(VarId, usize)>,
 }
 
 /// A rewrite of a block: statements removed, and statements put in place of one of them.
@@ -172,6 +178,10 @@ fn block(f: &mut Function, b: &mut Block, facts: &Facts) -> bool {
         if continues_chain(&b[j], &deep[j], &mut chains, &products, facts) {
             chains.last_mut().expect("a chain").stmts.push(j);
             // `continues_chain` moved the chain last.
+            continue;
+        }
+        if let Some((k, copy)) = copy_added_back(b, &deep, j, &chains, facts) {
+            chains[k].copy = Some((copy, j));
             continue;
         }
         // Anything else mentioning a chain's variable, or writing a term's factor, ends
@@ -211,6 +221,8 @@ fn block(f: &mut Function, b: &mut Block, facts: &Facts) -> bool {
                     terms: vec![p.term],
                     cost: p.own,
                     stmts: vec![j],
+                    copy: None,
+                    shared: Vec::new(),
                 });
             }
         } else if !derivative {
@@ -262,11 +274,18 @@ fn continues_chain(
     {
         return false;
     }
-    let (mut extra, own) = if value.var() == Some(v) {
+    let copy = chains[k].copy.filter(|(t, _)| value.var() == Some(*t));
+    let mut shared = None;
+    let (mut extra, own) = if value.var() == Some(v) || copy.is_some() {
         (chains[k].terms.clone(), 0)
     } else {
         match product_of(&Op::Use(value.clone()), products, facts) {
-            Some(p) if !p.term.factors.contains(&v) => (vec![p.term], p.own),
+            Some(p) if !p.term.factors.contains(&v) => {
+                if let Some(u) = value.var().filter(|u| facts.counts.mentions[u.index()] > 2) {
+                    shared = products.get(&u).map(|d| (u, d.own));
+                }
+                (vec![p.term], p.own)
+            }
             _ => return false,
         }
     };
@@ -276,10 +295,52 @@ fn continues_chain(
         }
     }
     let mut c = chains.remove(k);
+    c.shared.extend(shared);
+    if let Some((_, at)) = copy {
+        c.stmts.push(at);
+        c.copy = None;
+    }
     c.terms.extend(extra);
     c.cost += own + 1;
     chains.push(c);
     true
+}
+
+/// When statement `j` is `t = v`, a copy of chain `v`'s sum used once, by `v += t` with
+/// nothing between mentioning `v` or writing a factor of its terms: that chain's index and
+/// `t`. The chain then goes on through the copy (which goes with it when it is rewritten);
+/// any other copy ends the chain, as any other mention does.
+fn copy_added_back(
+    b: &Block,
+    deep: &[Deep],
+    j: usize,
+    chains: &[Chain],
+    facts: &Facts,
+) -> Option<(usize, VarId)> {
+    let Stmt::Assign {
+        target: t,
+        op: Op::Use(Atom::Var(v)),
+        ..
+    } = &b[j]
+    else {
+        return None;
+    };
+    let k = chains.iter().position(|c| c.var == *v)?;
+    let once = facts.counts.writes[t.index()] == 1 && facts.counts.mentions[t.index()] == 2;
+    if !once || !facts.float[t.index()] || chains[k].copy.is_some() {
+        return None;
+    }
+    let use_at = (j + 1..b.len()).find(|&m| deep[m].mentions(*t))?;
+    let added_back = matches!(&b[use_at], Stmt::Accumulate { place, value: Atom::Var(u), .. }
+        if place.is_var() && place.root == *v && u == t);
+    let undisturbed = (j + 1..use_at).all(|i| {
+        !deep[i].mentions(*v)
+            && !chains[k]
+                .terms
+                .iter()
+                .any(|term| term.factors.iter().any(|x| deep[i].writes(*x)))
+    });
+    (added_back && undisturbed).then_some((k, *t))
 }
 
 /// `target = a + b` or `a - b` of two like terms, as one product.
@@ -413,7 +474,17 @@ fn finish(f: &mut Function, b: &Block, c: Chain, facts: &Facts) -> Option<Rewrit
         .filter(|t| t.coeff != 0.0)
         .collect();
     let new = groups.len().saturating_sub(1) + groups.iter().map(product_ops).sum::<usize>();
-    if new >= c.cost {
+    // A shared product all of whose uses the chain adds goes with the chain.
+    let mut freed = 0;
+    let mut seen: Vec<VarId> = Vec::new();
+    for &(u, ops) in &c.shared {
+        let uses = c.shared.iter().filter(|(w, _)| *w == u).count();
+        if !seen.contains(&u) && uses + 1 == facts.counts.mentions[u.index()] {
+            freed += ops;
+        }
+        seen.push(u);
+    }
+    if new >= c.cost + freed {
         return None;
     }
     let span = match &b[c.stmts[0]] {
@@ -689,5 +760,78 @@ mod tests {
         assert!(combine_like_terms(&mut f));
         let text = pretty::function(&f);
         assert!(text.contains("mul(adj%1, 1.9)"), "{text}");
+    }
+
+    /// `x * x`'s adjoint as the reverse sweep leaves it: `g = h * x; c = g; g += c` with
+    /// `h = adj * 0.5` (the `0.5` of `0.5 * x * x`); with `between`, `g` is read between the
+    /// copy and its addition.
+    fn doubled(between: bool) -> Function {
+        function(|f, x, adj| {
+            let (h, g, c, r) = (
+                local(f, "h", true),
+                local(f, "g", true),
+                local(f, "c", true),
+                local(f, "r", true),
+            );
+            let mut b = vec![
+                assign(h, mul(Atom::Var(adj), Atom::Float(0.5))),
+                assign(g, mul(Atom::Var(h), Atom::Var(x))),
+                assign(c, Op::Use(Atom::Var(g))),
+                add_into(g, Atom::Var(c)),
+            ];
+            if between {
+                b.insert(3, assign(r, Op::Use(Atom::Var(g))));
+                f.returns = vec![g, r];
+            } else {
+                f.returns = vec![g];
+            }
+            b
+        })
+    }
+
+    #[test]
+    fn a_sum_doubled_through_a_copy_is_one_product() {
+        let mut f = doubled(false);
+        assert!(combine_like_terms(&mut f));
+        crate::cleanup::remove_dead_assignments(&mut f);
+        let text = pretty::function(&f);
+        // `0.5 * 2` cancels: `g = adj * x`.
+        assert!(text.ends_with("    g%3 = mul(adj%1, x%0)\n"), "{text}");
+        assert!(!text.contains("c%4"), "{text}");
+    }
+
+    #[test]
+    fn a_copy_read_before_it_is_added_back_keeps_the_sum_as_written() {
+        let mut f = doubled(true);
+        let before = pretty::function(&f);
+        combine_like_terms(&mut f);
+        assert_eq!(pretty::function(&f), before);
+    }
+
+    #[test]
+    fn a_product_only_the_sum_uses_goes_with_it() {
+        // `t = h * x` added twice (`g = adj; g += t; g += t`, `h = adj * 0.5`): written as
+        // `g = adj + adj * x`, `t` and `h` dead.
+        let mut f = function(|f, x, adj| {
+            let (h, t, g) = (
+                local(f, "h", true),
+                local(f, "t", true),
+                local(f, "g", true),
+            );
+            f.returns = vec![g];
+            vec![
+                assign(h, mul(Atom::Var(adj), Atom::Float(0.5))),
+                assign(t, mul(Atom::Var(h), Atom::Var(x))),
+                assign(g, mul(Atom::Var(adj), Atom::Float(3.0))),
+                add_into(g, Atom::Var(t)),
+                add_into(g, Atom::Var(t)),
+            ]
+        });
+        assert!(combine_like_terms(&mut f));
+        crate::cleanup::remove_dead_assignments(&mut f);
+        let text = pretty::function(&f);
+        assert!(text.contains("mul(adj%1, x%0)"), "{text}");
+        assert!(!text.contains("t%3"), "{text}");
+        assert!(!text.contains("h%2"), "{text}");
     }
 }

@@ -1,5 +1,7 @@
-//! Golden tests of the expansion: what `#[derive_gradient]` prints for three small functions
-//! (the seed's `f`, Rosenbrock, the seed's ReLU loss), formatted by rustfmt, compared with
+//! Golden tests of the expansion: what `#[derive_gradient]` prints for four small functions
+//! (the seed's `f`, Rosenbrock, the seed's ReLU loss, a spring-pendulum energy whose
+//! gradient cancels `sqrt`'s `0.5` against the `2` of the squares under it), formatted by
+//! rustfmt, compared with
 //! `tests/golden/*.rs`. A change to the generated code's shape shows up here as a diff to
 //! review; after reviewing, `UPDATE_GOLDEN=1 cargo test -p grad-compiler --test golden`
 //! rewrites the files.
@@ -22,6 +24,15 @@ const CASES: &[(&str, &str, &str)] = &[
         "",
         "fn rosenbrock(x: f64, y: f64) -> f64 {
             (1.0 - x).powi(2) + 100.0 * (y - x * x).powi(2)
+        }",
+    ),
+    (
+        "energy",
+        "",
+        "fn energy(q: [f64; 2], p: [f64; 2], k: f64) -> f64 {
+            let r = (q[0] * q[0] + q[1] * q[1]).sqrt();
+            let stretch = r - 1.0;
+            0.5 * (p[0] * p[0] + p[1] * p[1]) + 0.5 * k * stretch * stretch + 9.81 * q[1]
         }",
     ),
     (
