@@ -163,13 +163,7 @@ pub fn pullback(l: &Lowered, sums: reverse::Sums) -> Companion {
     let mut f = r.func;
     let mut body = r.fwd;
     let value = keep_value(&mut f, &mut body, result);
-    if r.active[result.index()] {
-        body.push(Stmt::Assign {
-            target: r.adj[&result],
-            op: Op::Use(Atom::Var(seed)),
-            span: span(),
-        });
-    }
+    body.extend(seeded(&r.active, &r.adj, result, Atom::Var(seed)));
     body.extend(r.rev);
     for (p, b) in copied {
         if let Some(a) = r.adj.get(&p) {
@@ -184,6 +178,21 @@ pub fn pullback(l: &Lowered, sums: reverse::Sums) -> Companion {
         func: f,
         errors: r.unsupported,
     }
+}
+
+/// `adj_result = seed`, the reverse sweep's start, where the result is active (an inactive
+/// result has no adjoint: its derivatives are all zero).
+fn seeded(
+    active: &[bool],
+    adj: &crate::hash::HashMap<VarId, VarId>,
+    result: VarId,
+    seed: Atom,
+) -> Option<Stmt> {
+    active[result.index()].then(|| Stmt::Assign {
+        target: adj[&result],
+        op: Op::Use(seed),
+        span: span(),
+    })
 }
 
 /// `f_grad_into` for the parameters `wrt`.
@@ -233,13 +242,7 @@ pub fn grad_into(
     }
     body.extend(r.fwd);
     let value = keep_value(&mut f, &mut body, result);
-    if r.active[result.index()] {
-        body.push(Stmt::Assign {
-            target: r.adj[&result],
-            op: Op::Use(Atom::Float(1.0)),
-            span: span(),
-        });
-    }
+    body.extend(seeded(&r.active, &r.adj, result, Atom::Float(1.0)));
     body.extend(r.rev);
     for (p, b) in &outs {
         if *f.ty(*p) == Ty::Float {
@@ -398,13 +401,7 @@ pub fn jacobian_rows(
             span: span(),
         });
     }
-    if r.active[result.index()] {
-        sweep.push(Stmt::Assign {
-            target: r.adj[&result],
-            op: Op::Use(Atom::Var(seed)),
-            span: span(),
-        });
-    }
+    sweep.extend(seeded(&r.active, &r.adj, result, Atom::Var(seed)));
     sweep.extend(r.rev);
     // What the reverse sweep computes from the forward sweep's values alone (the partials
     // of `sin`, `exp`, ...) is the same for every row: computed once, before the rows.

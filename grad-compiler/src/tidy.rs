@@ -432,29 +432,10 @@ fn propagate_in(b: &mut Block, counts: &Counts, roots: &mut [bool], scalar: &[bo
         }
     }
     let mut deep = Deep::of_block(b);
-    // How many statements from the one at hand on mention and write each variable, kept as
-    // statements go.
-    let vars = counts.mentions.len();
-    let mut mentioned_from = vec![0usize; vars];
-    let mut written_from = vec![0usize; vars];
-    let count = |d: &Deep, mentioned: &mut [usize], written: &mut [usize], add: bool| {
-        for &(v, n) in &d.mentions {
-            if add {
-                mentioned[v.index()] += n;
-            } else {
-                mentioned[v.index()] -= n;
-            }
-        }
-        for v in &d.writes {
-            if add {
-                written[v.index()] += 1;
-            } else {
-                written[v.index()] -= 1;
-            }
-        }
-    };
+    // What the statements from the one at hand on mention and write, kept as statements go.
+    let mut ahead = Ahead::new(counts.mentions.len());
     for d in &deep {
-        count(d, &mut mentioned_from, &mut written_from, true);
+        ahead.add(d);
     }
     let mut i = 0;
     while i < b.len() {
@@ -470,18 +451,18 @@ fn propagate_in(b: &mut Block, counts: &Counts, roots: &mut [bool], scalar: &[bo
             !counts.fixed[c.index()]
                 && scalar[c.index()]
                 && counts.writes[c.index()] == 1
-                && mentioned_from[c.index()] == counts.mentions[c.index()]
+                && ahead.mentioned[c.index()] == counts.mentions[c.index()]
                 && match src {
                     Atom::Var(s) => {
                         let written_later =
-                            written_from[s.index()] - usize::from(deep[i].writes(*s));
+                            ahead.written[s.index()] - usize::from(deep[i].writes(*s));
                         *s != *c && scalar[s.index()] && written_later == 0
                     }
                     _ => !roots[c.index()],
                 }
         });
         let Some((c, src)) = copy.filter(|_| ok) else {
-            count(&deep[i], &mut mentioned_from, &mut written_from, false);
+            ahead.remove(&deep[i]);
             i += 1;
             continue;
         };
@@ -491,22 +472,52 @@ fn propagate_in(b: &mut Block, counts: &Counts, roots: &mut [bool], scalar: &[bo
             }
         }
         b.remove(i);
-        let removed = deep.remove(i);
-        count(&removed, &mut mentioned_from, &mut written_from, false);
+        ahead.remove(&deep.remove(i));
         // Every other mention of `c` is in the statements after it.
         let mut k = i;
-        while mentioned_from[c.index()] > 0 && k < b.len() {
+        while ahead.mentioned[c.index()] > 0 && k < b.len() {
             if deep[k].mentions(c) {
                 substitute(&mut b[k], c, &src);
-                count(&deep[k], &mut mentioned_from, &mut written_from, false);
+                ahead.remove(&deep[k]);
                 deep[k] = Deep::of(&b[k]);
-                count(&deep[k], &mut mentioned_from, &mut written_from, true);
+                ahead.add(&deep[k]);
             }
             k += 1;
         }
         changed = true;
     }
     changed
+}
+
+/// How many statements of a stretch of a block mention and write each variable.
+struct Ahead {
+    mentioned: Vec<usize>,
+    written: Vec<usize>,
+}
+
+impl Ahead {
+    fn new(vars: usize) -> Ahead {
+        Ahead {
+            mentioned: vec![0; vars],
+            written: vec![0; vars],
+        }
+    }
+    fn add(&mut self, d: &Deep) {
+        for &(v, n) in &d.mentions {
+            self.mentioned[v.index()] += n;
+        }
+        for v in &d.writes {
+            self.written[v.index()] += 1;
+        }
+    }
+    fn remove(&mut self, d: &Deep) {
+        for &(v, n) in &d.mentions {
+            self.mentioned[v.index()] -= n;
+        }
+        for v in &d.writes {
+            self.written[v.index()] -= 1;
+        }
+    }
 }
 
 /// Replaces `c` by `src` in `s` and its blocks.
