@@ -308,6 +308,53 @@ pub struct Deep {
     pub mentions: Vec<(VarId, usize)>,
 }
 
+/// Flags of [`Marks`]: the variable is read / written.
+const READ: u8 = 1;
+const WRITTEN: u8 = 2;
+
+/// Per-variable flags and statement counts, indexed by variable, growing as needed: what
+/// [`Deep::of`] gathers over a statement and its nested ones.
+#[derive(Default)]
+struct Marks {
+    flags: Vec<u8>,
+    counts: Vec<u32>,
+}
+
+impl Marks {
+    fn grow(&mut self, v: u32) -> usize {
+        let i = v as usize;
+        if i >= self.flags.len() {
+            self.flags.resize(i + 1, 0);
+            self.counts.resize(i + 1, 0);
+        }
+        i
+    }
+    fn mark(&mut self, v: u32, flag: u8) {
+        let i = self.grow(v);
+        self.flags[i] |= flag;
+    }
+    fn count(&mut self, v: u32) {
+        let i = self.grow(v);
+        self.counts[i] += 1;
+    }
+    fn into_deep(self) -> Deep {
+        let mut deep = Deep::default();
+        for (i, (&flag, &count)) in self.flags.iter().zip(&self.counts).enumerate() {
+            let v = VarId(i as u32);
+            if flag & READ != 0 {
+                deep.reads.push(v);
+            }
+            if flag & WRITTEN != 0 {
+                deep.writes.push(v);
+            }
+            if count > 0 {
+                deep.mentions.push((v, count as usize));
+            }
+        }
+        deep
+    }
+}
+
 impl Deep {
     /// The summary of `s`.
     pub fn of(s: &Stmt) -> Deep {
@@ -318,40 +365,33 @@ impl Deep {
         if leaf {
             return Deep::of_leaf(s);
         }
-        // Variables as plain integers: sorting them is the bulk of the work, and integers
-        // sort fastest in the unoptimised builds proc macros usually run as.
-        let mut reads: Vec<u32> = Vec::new();
-        let mut writes: Vec<u32> = Vec::new();
-        let mut mentioned: Vec<u32> = Vec::new();
+        // Dense marks indexed by variable instead of sorting the (long, repetitive) lists:
+        // the variables of one function are numbered from 0, so the marks are short, and
+        // scanning them in order gives each list sorted without a sort (which dominated in
+        // the unoptimised builds proc macros usually run as).
+        let mut marks = Marks::default();
         let mut e = Effects::default();
+        let mut this_stmt: Vec<u32> = Vec::new();
         walk(std::slice::from_ref(s), &mut |st| {
             effects_into(st, &mut e);
-            let start = mentioned.len();
-            for v in e.reads.iter().chain(e.writes.iter().map(|w| &w.var)) {
-                if !mentioned[start..].contains(&v.0) {
-                    mentioned.push(v.0);
+            this_stmt.clear();
+            for v in &e.reads {
+                marks.mark(v.0, READ);
+                if !this_stmt.contains(&v.0) {
+                    this_stmt.push(v.0);
                 }
             }
-            reads.extend(e.reads.iter().map(|v| v.0));
-            writes.extend(e.writes.iter().map(|w| w.var.0));
-        });
-        reads.sort_unstable();
-        reads.dedup();
-        writes.sort_unstable();
-        writes.dedup();
-        mentioned.sort_unstable();
-        let mut mentions: Vec<(VarId, usize)> = Vec::new();
-        for v in mentioned {
-            match mentions.last_mut() {
-                Some((last, n)) if last.0 == v => *n += 1,
-                _ => mentions.push((VarId(v), 1)),
+            for w in &e.writes {
+                marks.mark(w.var.0, WRITTEN);
+                if !this_stmt.contains(&w.var.0) {
+                    this_stmt.push(w.var.0);
+                }
             }
-        }
-        Deep {
-            reads: reads.into_iter().map(VarId).collect(),
-            writes: writes.into_iter().map(VarId).collect(),
-            mentions,
-        }
+            for &v in &this_stmt {
+                marks.count(v);
+            }
+        });
+        marks.into_deep()
     }
     /// [`Deep::of`] a statement holding no blocks (most of them): its own effects, each
     /// variable mentioned once.
