@@ -3,6 +3,8 @@
 //!
 //! - `primal`: the function itself;
 //! - `generated_jacobian`: the `f_jacobian` companion `#[derive_gradient]` generates;
+//! - `generated_jacobian_into`: `f_jacobian_into`, the same into a matrix reused from call to
+//!   call (no allocation), as the hand-written stack arrays are;
 //! - `hand_jacobian`: the Jacobian derived and written by hand (one loop, returning stack
 //!   arrays);
 //! - `hand_jacobian_matrix`: the same, returning a `grad::Jacobian` as `f_jacobian` does (one
@@ -193,6 +195,14 @@ fn benches(c: &mut Criterion) {
     let (out, jac) = hand_jacobian_matrix(&x);
     assert_eq!(out, want_out);
     assert_close("hand_jacobian_matrix", |i, k| jac[(i, k)], &want, 0.0);
+    let mut into = grad::Jacobian::from_rows(1, 1, vec![f64::NAN]);
+    assert_eq!(f_jacobian_into(x, &mut into), want_out);
+    assert_close(
+        "generated f_jacobian_into",
+        |i, k| into[(i, k)],
+        &want,
+        1e-12,
+    );
 
     let mut group = c.benchmark_group("jacobian_3x16");
     group
@@ -202,6 +212,10 @@ fn benches(c: &mut Criterion) {
     group.bench_function("primal", |b| b.iter(|| f(black_box(x))));
     group.bench_function("generated_jacobian", |b| {
         b.iter(|| f_jacobian(black_box(x)))
+    });
+    let mut matrix = grad::Jacobian::zeros(3, 16);
+    group.bench_function("generated_jacobian_into", |b| {
+        b.iter(|| f_jacobian_into(black_box(x), black_box(&mut matrix)))
     });
     group.bench_function("hand_jacobian", |b| b.iter(|| hand_jacobian(black_box(&x))));
     group.bench_function("hand_jacobian_matrix", |b| {
@@ -213,6 +227,11 @@ fn benches(c: &mut Criterion) {
     interleaved::ratio(
         "jacobian_3x16",
         || f_jacobian(black_box(x)),
+        || hand_jacobian(black_box(&x)),
+    );
+    interleaved::ratio(
+        "jacobian_3x16_into",
+        || f_jacobian_into(black_box(x), black_box(&mut matrix)),
         || hand_jacobian(black_box(&x)),
     );
     interleaved::ratio(

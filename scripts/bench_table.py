@@ -141,7 +141,7 @@ def print_jacobian(groups):
     for gid, fns in sorted(groups.items()):
         if not gid.startswith("jacobian") or "primal" not in fns:
             continue
-        order = ["primal", "generated_jacobian", "hand_jacobian", "hand_jacobian_matrix", "num_dual", "finite_diff"]
+        order = ["primal", "generated_jacobian", "generated_jacobian_into", "hand_jacobian", "hand_jacobian_matrix", "num_dual", "finite_diff"]
         fids = [f for f in order if f in fns] + sorted(set(fns) - set(order))
         print(f"\n{gid}: median, ratio vs num-dual and vs primal (same run)\n")
         print("| method | median | / num_dual | / primal |")
@@ -207,7 +207,7 @@ def print_others(groups):
         if gid.startswith("vec_jacobian"):
             lines.append(f"| `Vec` Jacobian over a loop that is not a sum (`{gid}`) | `f_jacobian` / a pullback per row {ratio(fns, 'generated_jacobian', 'pullback_per_row')}, / primal {ratio(fns, 'generated_jacobian', 'primal')} |")
         elif gid.startswith("jacobian"):
-            lines.append(f"| Jacobian 3 x 16 (`{gid}`) | generated / hand-written {ratio(fns, 'generated_jacobian', 'hand_jacobian')} (stack arrays), {ratio(fns, 'generated_jacobian', 'hand_jacobian_matrix')} (a `grad::Jacobian` like `f_jacobian`'s), num-dual / generated {ratio(fns, 'num_dual', 'generated_jacobian')} |")
+            lines.append(f"| Jacobian 3 x 16 (`{gid}`) | generated / hand-written {ratio(fns, 'generated_jacobian', 'hand_jacobian')} (stack arrays), {ratio(fns, 'generated_jacobian', 'hand_jacobian_matrix')} (a `grad::Jacobian` like `f_jacobian`'s), `f_jacobian_into` / hand-written {ratio(fns, 'generated_jacobian_into', 'hand_jacobian')}, num-dual / generated {ratio(fns, 'num_dual', 'generated_jacobian')} |")
         elif gid.startswith("mlp"):
             lines.append(f"| two-layer perceptron, `[[f64; 16]; 8]` weights (`{gid}`) | `grad_into` / hand-written {ratio(fns, 'generated_grad_into', 'hand_grad_into')}, / primal {ratio(fns, 'generated_grad_into', 'primal')} |")
         elif gid.startswith("hvp"):
@@ -257,6 +257,7 @@ INTERLEAVED = [
     ("relu_N10000_d256", "ReLU loss (10000, 256), `grad_into` / hand-written fused"),
     ("jacobian_3x16", "Jacobian 3 x 16, `f_jacobian` / hand-written into stack arrays"),
     ("jacobian_3x16_matrix", "Jacobian 3 x 16, `f_jacobian` / hand-written into a `grad::Jacobian`"),
+    ("jacobian_3x16_into", "Jacobian 3 x 16, `f_jacobian_into` (matrix reused) / hand-written into stack arrays"),
 ]
 
 

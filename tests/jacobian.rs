@@ -1245,3 +1245,47 @@ fn rows_of_a_reverse_sweep_that_pops_stacks() {
         &jac,
     );
 }
+
+// --- `f_jacobian_into`: the Jacobian into a caller's matrix ---------------------------------
+
+/// Three outputs of two inputs: `f_jacobian_into` builds it by columns (pushforwards).
+#[derive_gradient]
+fn tall(x: f64, y: f64) -> [f64; 3] {
+    [x * y, x.sin() + y, (x - y).exp()]
+}
+
+/// The Jacobian into a matrix of another shape holding NaN, then again into the same matrix
+/// at other points: each time the whole matrix is `f_jacobian`'s, bit for bit (so nothing of
+/// the previous contents survives), and a matrix with room is not reallocated.
+#[test]
+fn jacobian_into_overwrites_a_reused_matrix() {
+    let mut rng = XorShift64::new(0x1A7C);
+    // Rows (reverse sweeps), denominator layout, columns (pushforwards), slices.
+    let mut m = Jacobian::from_rows(5, 7, vec![f64::NAN; 35]);
+    for _ in 0..3 {
+        let (x, y) = (rng.uniform(-2.0, 2.0), rng.uniform(-2.0, 2.0));
+        assert_eq!(seed_fg_jacobian_into(x, y, &mut m), seed_fg(x, y));
+        assert_eq!(m, seed_fg_jacobian(x, y).1);
+        assert_eq!(
+            seed_fg_denominator_jacobian_into(x, y, &mut m),
+            seed_fg(x, y)
+        );
+        assert_eq!(m, seed_fg_denominator_jacobian(x, y).1);
+        assert_eq!(tall_jacobian_into(x, y, &mut m), tall(x, y));
+        assert_eq!(m, tall_jacobian(x, y).1);
+        assert_eq!((m.rows(), m.cols()), (3, 2));
+        let (w, z) = (
+            random(rng.next_u64(), 4, 0.5, 2.0),
+            random(rng.next_u64(), 4, 0.5, 2.0),
+        );
+        assert_eq!(div_s_jacobian_into(&w, &z, &mut m), div_s(&w, &z));
+        assert_eq!(m, div_s_jacobian(&w, &z).1);
+        assert_fd(|v| div_s(&v[..4], &v[4..]), &concat(&w, &z), &m);
+    }
+    // Room for 4 x 8 entries: the same shape again writes in place.
+    let data = m.as_slice().as_ptr();
+    let (w, z) = (random(7, 4, 0.5, 2.0), random(8, 4, 0.5, 2.0));
+    div_s_jacobian_into(&w, &z, &mut m);
+    assert_eq!(m.as_slice().as_ptr(), data);
+    assert_eq!(m, div_s_jacobian(&w, &z).1);
+}

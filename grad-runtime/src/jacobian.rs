@@ -40,6 +40,21 @@ impl<T: Float> Jacobian<T> {
         }
     }
 
+    /// Makes this a `rows x cols` matrix of zeros, reusing its allocation (no allocation
+    /// when it has room for `rows * cols` entries): what `f_jacobian_into` does to the matrix
+    /// it is given.
+    ///
+    /// Panics if `rows * cols` overflows `usize`.
+    pub fn reset(&mut self, rows: usize, cols: usize) {
+        let len = rows
+            .checked_mul(cols)
+            .unwrap_or_else(|| panic!("Jacobian::reset: {rows} x {cols} overflows usize"));
+        self.rows = rows;
+        self.cols = cols;
+        self.data.clear();
+        self.data.resize(len, T::zero());
+    }
+
     /// The `n x n` identity matrix: the Jacobian of `y = x`.
     pub fn identity(n: usize) -> Self {
         let mut j = Self::zeros(n, n);

@@ -17,5 +17,6 @@ fn main() {
     let () = f_pullback;
     let () = f_pushforward;
     let () = g_jacobian;
+    let () = g_jacobian_into;
     let () = g_pullback;
 }
