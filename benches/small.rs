@@ -6,6 +6,7 @@
 //! - Rosenbrock in two variables;
 //! - a spring-pendulum energy of five parameters (`[f64; 2]`, `[f64; 2]`, `f64`);
 //! - a straight-line function of three variables with twenty statements;
+//! - the norm of an array literal summed in a loop (`for e in [a, b, ab]`);
 //! - Rosenbrock over a slice at n = 4, 16 and 1000 (`grad_into` against a hand-written
 //!   gradient into a caller buffer).
 //!
@@ -56,6 +57,24 @@ fn rosenbrock_hand(x: f64, y: f64) -> (f64, (f64, f64)) {
     let a = 1.0 - x;
     let b = y - x * x;
     (a * a + 100.0 * b * b, (-2.0 * a - 400.0 * x * b, 200.0 * b))
+}
+
+/// A sum over an array literal (`for e in [a, b, ab]`): a loop of a few iterations the
+/// source fixes, which runs as a plain loop (no kernel, no SIMD dispatch).
+#[derive_gradient]
+fn norm3(a: f64, b: f64) -> f64 {
+    let v = [a, b, a * b];
+    let mut s = 0.0;
+    for e in v {
+        s += e * e;
+    }
+    s.sqrt()
+}
+
+fn norm3_hand(a: f64, b: f64) -> (f64, (f64, f64)) {
+    let ab = a * b;
+    let n = (a * a + b * b + ab * ab).sqrt();
+    (n, ((a + ab * b) / n, (b + ab * a) / n))
 }
 
 /// A spring pendulum: kinetic energy of momentum `p`, a spring of stiffness `k` and rest
@@ -268,6 +287,19 @@ fn small(c: &mut Criterion) {
             a * a + b * b * 100.0
         },
         (0.5, 2.0)
+    );
+
+    two_vars!(
+        c,
+        "literal_loop",
+        norm3,
+        norm3_grad,
+        norm3_hand,
+        |v: SVector<_, 2>| {
+            let ab = v[0] * v[1];
+            (v[0] * v[0] + v[1] * v[1] + ab * ab).sqrt()
+        },
+        (0.8, -1.7)
     );
 
     let (q, p, k) = ([0.8, -1.3], [0.3, 0.7], 5.0);

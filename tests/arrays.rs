@@ -858,3 +858,54 @@ fn accumulators_read_reset_or_scaled_inside_the_loop() {
         &concat(&[&gw, &gx]),
     );
 }
+
+/// Sums over a few iterations the source fixes run as plain loops (no kernel): a dot product
+/// over a literal range, an inclusive one, and the squares of an array literal's elements.
+#[test]
+fn sums_over_a_few_literal_iterations() {
+    #[derive_gradient]
+    fn dot3(x: &[f64], y: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for i in 0..3usize {
+            s += x[i] * y[i];
+        }
+        for i in 1..=2usize {
+            s -= x[i] * y[i] * 0.5;
+        }
+        s
+    }
+    #[derive_gradient]
+    fn norm_of_three(a: f64, b: f64) -> f64 {
+        let v = [a, b, a * b];
+        let mut s = 0.0;
+        for e in v {
+            s += e * e;
+        }
+        s.sqrt()
+    }
+    let (x, y) = (random(31, 4, -2.0, 2.0), random(32, 4, -2.0, 2.0));
+    let (value, (gx, gy)) = dot3_grad(&x, &y);
+    assert_value(value, dot3(&x, &y));
+    let weight = [1.0, 0.5, 0.5, 0.0];
+    let want_x: Vec<f64> = (0..4).map(|i| weight[i] * y[i]).collect();
+    let want_y: Vec<f64> = (0..4).map(|i| weight[i] * x[i]).collect();
+    assert_close(&gx, &want_x, 1e-15);
+    assert_close(&gy, &want_y, 1e-15);
+    assert_fd(
+        |v| dot3(&v[..4], &v[4..]),
+        &concat(&[&x, &y]),
+        &concat(&[&gx, &gy]),
+    );
+
+    for (a, b) in [(0.5, -1.5), (2.0, 0.25), (-1.0, 3.0)] {
+        let (value, (ga, gb)) = norm_of_three_grad(a, b);
+        let n = (a * a + b * b + a * a * b * b).sqrt();
+        assert_value(value, n);
+        assert_close(
+            &[ga, gb],
+            &[(a + a * b * b) / n, (b + a * a * b) / n],
+            1e-14,
+        );
+        assert_fd(|v| norm_of_three(v[0], v[1]), &[a, b], &[ga, gb]);
+    }
+}

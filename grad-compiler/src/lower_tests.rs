@@ -2,6 +2,7 @@
 
 use crate::lower::{lower, FnSource};
 use crate::testing::pretty;
+use proc_macro2::TokenStream;
 
 /// Lowers a function's source and prints its IR (or the errors).
 pub fn ir_of(src: &str) -> String {
@@ -101,4 +102,32 @@ fn show_companion_ir() {
     let l = lower(&source).unwrap();
     let pb = crate::companions::pullback(&l, crate::reverse::Sums::Reassociated);
     println!("{}", pretty::function(&pb.func));
+}
+
+/// A sum over a few iterations the source fixes (a literal range, an array literal) runs as
+/// plain loops, with no kernel and no SIMD dispatch; the same sum over a run-time length
+/// uses the kernels inside the dispatch.
+#[test]
+fn few_literal_iterations_run_as_plain_loops() {
+    let plain = [
+        "fn f(x: &[f64], y: &[f64]) -> f64 { let mut s = 0.0; for i in 0..3usize { s += x[i] * y[i]; } s }",
+        "fn f(x: &[f64], y: &[f64]) -> f64 { let mut s = 0.0; for i in 1..=8usize { s += x[i] * y[i]; } s }",
+        "fn f(a: f64, b: f64) -> f64 { let v = [a, b, a * b]; let mut s = 0.0; for e in v { s += e * e; } s.sqrt() }",
+        "fn f(v: [f64; 4]) -> f64 { let mut s = 0.0; for k in 0..v.len() { s += v[k] * v[k]; } s }",
+    ];
+    for src in plain {
+        let out = crate::derive_gradient(TokenStream::new(), src.parse().unwrap()).to_string();
+        assert!(!out.contains("kernels"), "{src}\n{out}");
+        assert!(!out.contains("with_best_simd"), "{src}\n{out}");
+    }
+    let kernels = [
+        "fn f(x: &[f64], y: &[f64]) -> f64 { let mut s = 0.0; for i in 0..x.len() { s += x[i] * y[i]; } s }",
+        "fn f(x: &[f64], y: &[f64]) -> f64 { let mut s = 0.0; for i in 0..9usize { s += x[i] * y[i]; } s }",
+        "fn f(v: [f64; 12], w: [f64; 12]) -> f64 { let mut s = 0.0; for k in 0..v.len() { s += v[k] * w[k]; } s }",
+    ];
+    for src in kernels {
+        let out = crate::derive_gradient(TokenStream::new(), src.parse().unwrap()).to_string();
+        assert!(out.contains("kernels :: dot"), "{src}\n{out}");
+        assert!(out.contains("with_best_simd"), "{src}\n{out}");
+    }
 }

@@ -7,7 +7,7 @@
 
 use crate::hash::{HashMap, HashSet};
 use crate::ir::*;
-use crate::shape::Ty;
+use crate::shape::{Len, SeqKind, Ty};
 use crate::visit;
 
 /// What a loop is.
@@ -95,6 +95,59 @@ fn only_accumulated(body: &Block, v: VarId) -> bool {
         }
     });
     ok
+}
+
+/// Loops of at most this many iterations, known from the source, run as plain code: rustc
+/// unrolls them, where a vector kernel would bring its call, its SIMD dispatch and their
+/// build cost for a few products.
+pub const FEW_ITERATIONS: usize = 8;
+
+/// The number of iterations of `for _ in lo..hi` when the source fixes it: bounds computed
+/// from integer literals (`0..3`, `1..=2`) and lengths of arrays of literal length
+/// (`for e in [a, b, c]`, `for k in 0..v.len()` with `v: [f64; 3]`).
+pub fn literal_trip_count(f: &Function, lo: &Atom, hi: &Atom) -> Option<usize> {
+    let (lo, hi) = (literal_int(f, lo, 0)?, literal_int(f, hi, 0)?);
+    usize::try_from(hi.checked_sub(lo)?).ok()
+}
+
+/// The value of an integer atom when the source fixes it (see [`literal_trip_count`]):
+/// a literal, or an integer variable assigned once, from such values (a copy, an integer
+/// cast of a small one, `+`, `-`, `*`) or as the length of an array of literal length.
+fn literal_int(f: &Function, a: &Atom, depth: usize) -> Option<i64> {
+    let v = match a {
+        Atom::Int(n) => return Some(*n),
+        Atom::Var(v) if depth < 4 && *f.ty(*v) == Ty::Int => *v,
+        _ => return None,
+    };
+    let mut defs = Vec::new();
+    visit::walk(&f.body, &mut |s| {
+        if let Stmt::Assign { target, op, .. } = s {
+            if *target == v {
+                defs.push(op);
+            }
+        }
+    });
+    match defs.as_slice() {
+        // `2usize` is `2 as usize`: an integer cast of a small literal keeps its value.
+        [Op::Use(a) | Op::Cast(a, _)] => {
+            literal_int(f, a, depth + 1).filter(|n| (0..=255).contains(n))
+        }
+        [Op::Len(place)] => match f.place_ty(place) {
+            Ty::Seq(SeqKind::Array(Len::Lit(n)), _) => i64::try_from(n).ok(),
+            _ => None,
+        },
+        [Op::Prim(p, args)] if args.len() == 2 => {
+            let x = literal_int(f, &args[0], depth + 1)?;
+            let y = literal_int(f, &args[1], depth + 1)?;
+            match p.rule().name {
+                "add" => x.checked_add(y),
+                "sub" => x.checked_sub(y),
+                "mul" => x.checked_mul(y),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 /// `for j in lo..hi { acc += a[oa + j] * b[ob + j] }` (`-=` too), recognised after lowering.

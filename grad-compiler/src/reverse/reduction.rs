@@ -9,7 +9,9 @@
 //!   gradient into partial buffers (or straight into the caller's zeroed gradient buffer)
 //!   that the reverse sweep scales by the accumulator's adjoint: one pass over the data;
 //! - otherwise the reverse sweep runs the loop again, recomputing each iteration's values
-//!   just before carrying the adjoints through them.
+//!   just before carrying the adjoints through them. A loop of a few iterations fixed by
+//!   the source (`for e in [a, b, c]`) always does: rustc unrolls both loops, where a
+//!   kernel or partial buffers would cost more than the few products.
 
 use super::Reverse;
 use crate::analysis::loops;
@@ -54,7 +56,11 @@ impl<'a> Reverse<'a> {
             .filter(|a| self.is_active(*a))
             .collect();
 
-        let rev_part = if let Some(dot) =
+        let few = loops::literal_trip_count(self.orig, lo, hi)
+            .is_some_and(|n| n <= loops::FEW_ITERATIONS);
+        let rev_part = if few {
+            self.rerun(s, accs, &mut fwd)
+        } else if let Some(dot) =
             loops::dot_product(self.orig, s).filter(|_| self.plan.sums != super::Sums::AsWritten)
         {
             let (f, r) = self.dot(&dot);
@@ -72,7 +78,7 @@ impl<'a> Reverse<'a> {
         } else {
             self.rerun(s, accs, &mut fwd)
         };
-        let _ = (var, lo, hi, rev);
+        let _ = (var, rev);
         self.suppress = saved_suppress;
         self.defined.extend(accs.iter().copied());
         let mut rev_block = rev_part;
