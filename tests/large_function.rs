@@ -2,7 +2,8 @@
 //! `while` loop with carried state, array updates and a dozen float methods, each block
 //! feeding the next) compiles through the macro, and its gradient agrees with finite
 //! differences. The same function is the input of `benches/expand.rs`, which times the
-//! expansion itself.
+//! expansion itself. A second large function, sixteen dot products over slices, runs its
+//! companions out of line (with the SIMD dispatch) and is checked against its closed form.
 
 #![allow(clippy::assign_op_pattern, clippy::manual_clamp, clippy::identity_op)]
 
@@ -244,6 +245,171 @@ fn large_function_gradient_matches_forward_mode_and_finite_differences() {
         assert!(
             (fd - gk).abs() <= 1e-5 * gk.abs().max(1.0),
             "input {k}: finite difference {fd} vs reverse {gk}"
+        );
+    }
+}
+
+/// Sixteen dot products over slices, each through `sin` and a product with `cos a`: a body
+/// large enough to run out of line (`with_best_simd_out_of_line` around the kernels of its
+/// pullback, `out_of_line` around its pushforward).
+#[derive_gradient]
+fn big_dots(x: &[f64], y: &[f64], a: f64) -> f64 {
+    let mut acc = 0.0;
+    let mut d0 = 0.0;
+    for i in 0..x.len() {
+        d0 += x[i] * y[i];
+    }
+    let u0 = a * d0 * 0.1;
+    acc += u0.sin() + a.cos() * d0 * 1.0;
+    let mut d1 = 0.0;
+    for i in 0..x.len() {
+        d1 += x[i] * y[i];
+    }
+    let u1 = a * d1 * 0.2;
+    acc += u1.sin() + a.cos() * d1 * 0.5;
+    let mut d2 = 0.0;
+    for i in 0..x.len() {
+        d2 += x[i] * y[i];
+    }
+    let u2 = a * d2 * 0.3;
+    acc += u2.sin() + a.cos() * d2 * -0.5;
+    let mut d3 = 0.0;
+    for i in 0..x.len() {
+        d3 += x[i] * y[i];
+    }
+    let u3 = a * d3 * 0.15;
+    acc += u3.sin() + a.cos() * d3 * 0.25;
+    let mut d4 = 0.0;
+    for i in 0..x.len() {
+        d4 += x[i] * y[i];
+    }
+    let u4 = a * d4 * 0.25;
+    acc += u4.sin() + a.cos() * d4 * -0.25;
+    let mut d5 = 0.0;
+    for i in 0..x.len() {
+        d5 += x[i] * y[i];
+    }
+    let u5 = a * d5 * 0.35;
+    acc += u5.sin() + a.cos() * d5 * 0.75;
+    let mut d6 = 0.0;
+    for i in 0..x.len() {
+        d6 += x[i] * y[i];
+    }
+    let u6 = a * d6 * 0.05;
+    acc += u6.sin() + a.cos() * d6 * -0.75;
+    let mut d7 = 0.0;
+    for i in 0..x.len() {
+        d7 += x[i] * y[i];
+    }
+    let u7 = a * d7 * 0.45;
+    acc += u7.sin() + a.cos() * d7 * 0.125;
+    let mut d8 = 0.0;
+    for i in 0..x.len() {
+        d8 += x[i] * y[i];
+    }
+    let u8 = a * d8 * 0.12;
+    acc += u8.sin() + a.cos() * d8 * 1.5;
+    let mut d9 = 0.0;
+    for i in 0..x.len() {
+        d9 += x[i] * y[i];
+    }
+    let u9 = a * d9 * 0.22;
+    acc += u9.sin() + a.cos() * d9 * -1.5;
+    let mut d10 = 0.0;
+    for i in 0..x.len() {
+        d10 += x[i] * y[i];
+    }
+    let u10 = a * d10 * 0.32;
+    acc += u10.sin() + a.cos() * d10 * 0.3;
+    let mut d11 = 0.0;
+    for i in 0..x.len() {
+        d11 += x[i] * y[i];
+    }
+    let u11 = a * d11 * 0.42;
+    acc += u11.sin() + a.cos() * d11 * -0.3;
+    let mut d12 = 0.0;
+    for i in 0..x.len() {
+        d12 += x[i] * y[i];
+    }
+    let u12 = a * d12 * 0.18;
+    acc += u12.sin() + a.cos() * d12 * 0.6;
+    let mut d13 = 0.0;
+    for i in 0..x.len() {
+        d13 += x[i] * y[i];
+    }
+    let u13 = a * d13 * 0.28;
+    acc += u13.sin() + a.cos() * d13 * -0.6;
+    let mut d14 = 0.0;
+    for i in 0..x.len() {
+        d14 += x[i] * y[i];
+    }
+    let u14 = a * d14 * 0.38;
+    acc += u14.sin() + a.cos() * d14 * 0.9;
+    let mut d15 = 0.0;
+    for i in 0..x.len() {
+        d15 += x[i] * y[i];
+    }
+    let u15 = a * d15 * 0.08;
+    acc += u15.sin() + a.cos() * d15 * -0.9;
+    acc
+}
+
+/// `big_dots` is f(d, a) = sum_k sin(a c_k d) + cos(a) e_k d with d = x . y.
+#[test]
+fn large_function_with_kernels_matches_its_closed_form() {
+    let c = [
+        0.1, 0.2, 0.3, 0.15, 0.25, 0.35, 0.05, 0.45, 0.12, 0.22, 0.32, 0.42, 0.18, 0.28, 0.38, 0.08,
+    ];
+    let e = [
+        1.0, 0.5, -0.5, 0.25, -0.25, 0.75, -0.75, 0.125, 1.5, -1.5, 0.3, -0.3, 0.6, -0.6, 0.9, -0.9,
+    ];
+    let x: Vec<f64> = (0..37).map(|i| ((i as f64) * 0.61 + 0.2).sin()).collect();
+    let y: Vec<f64> = (0..37)
+        .map(|i| ((i as f64) * 0.37 - 0.4).cos() * 0.5)
+        .collect();
+    for a in [0.7, -1.3, 2.1] {
+        let d: f64 = x.iter().zip(&y).map(|(p, q)| p * q).sum();
+        let df_dd: f64 = (0..16)
+            .map(|k| a * c[k] * (a * c[k] * d).cos() + a.cos() * e[k])
+            .sum();
+        let df_da: f64 = (0..16)
+            .map(|k| c[k] * d * (a * c[k] * d).cos() - a.sin() * e[k] * d)
+            .sum();
+        let (value, (gx, gy, ga)) = big_dots_grad(&x, &y, a);
+        assert!((value - big_dots(&x, &y, a)).abs() <= 1e-12 * value.abs().max(1.0));
+        for i in 0..x.len() {
+            assert!(
+                (gx[i] - df_dd * y[i]).abs() <= 1e-12 * df_dd.abs().max(1.0),
+                "x[{i}]"
+            );
+            assert!(
+                (gy[i] - df_dd * x[i]).abs() <= 1e-12 * df_dd.abs().max(1.0),
+                "y[{i}]"
+            );
+        }
+        assert!(
+            (ga - df_da).abs() <= 1e-12 * df_da.abs().max(1.0),
+            "{ga} vs {df_da}"
+        );
+        // Forward mode along a.
+        let zeros = vec![0.0; x.len()];
+        let (_, da) = big_dots_pushforward(&x, &y, a, &zeros, &zeros, 1.0);
+        assert!((da - df_da).abs() <= 1e-12 * df_da.abs().max(1.0));
+        // Central differences along a and x[3].
+        let h = 1e-6;
+        let fd_a = (big_dots(&x, &y, a + h) - big_dots(&x, &y, a - h)) / (2.0 * h);
+        assert!(
+            (fd_a - ga).abs() <= 1e-6 * ga.abs().max(1.0),
+            "{fd_a} vs {ga}"
+        );
+        let (mut xp, mut xm) = (x.clone(), x.clone());
+        xp[3] += h;
+        xm[3] -= h;
+        let fd_x = (big_dots(&xp, &y, a) - big_dots(&xm, &y, a)) / (2.0 * h);
+        assert!(
+            (fd_x - gx[3]).abs() <= 1e-6 * gx[3].abs().max(1.0),
+            "{fd_x} vs {}",
+            gx[3]
         );
     }
 }

@@ -78,6 +78,16 @@ pub mod rng;
 pub mod shape;
 pub mod simd;
 
+/// Runs `body` as a function of its own that is never inlined: what a large generated
+/// companion's body runs in. The companion itself stays `#[inline]`, so a crate that never
+/// calls it compiles none of it, and a caller of many large companions does not grow into one
+/// huge function (which costs the optimiser more than the same code in several); `body`
+/// should be an `#[inline(always)]` closure, compiled into this function's instance.
+#[inline(never)]
+pub fn out_of_line<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
+
 // Named, not a glob: for a name used without the feature, rustc then points at this line and
 // says the item "is gated behind the `testing` feature".
 #[cfg(feature = "testing")]

@@ -61,16 +61,23 @@ pub fn function(item: &Item) -> TokenStream {
         quote!((#(#ret_vals),*))
     };
     // A body that runs the vector kernels over run-time lengths runs as AVX2 + FMA code
-    // where the CPU has them (checked once); scalar code runs as it is.
-    let (body, ends, ret_expr) = if uses_vector_kernels(&f.body) {
-        let k = item.krate;
-        (
+    // where the CPU has them (checked once); scalar code runs as it is. A large body runs
+    // out of line (not inlined into callers), a small one inlines.
+    let k = item.krate;
+    let large = statements(&f.body) > OUT_OF_LINE_STATEMENTS;
+    let wrapper = match (uses_vector_kernels(&f.body), large) {
+        (true, false) => Some(quote!(#k::runtime::simd::with_best_simd)),
+        (true, true) => Some(quote!(#k::runtime::simd::with_best_simd_out_of_line)),
+        (false, true) => Some(quote!(#k::runtime::out_of_line)),
+        (false, false) => None,
+    };
+    let (body, ends, ret_expr) = match wrapper {
+        Some(w) => (
             TokenStream::new(),
             TokenStream::new(),
-            quote!(#k::runtime::simd::with_best_simd(#[inline(always)] || { #body #ends #ret_expr })),
-        )
-    } else {
-        (body, ends, ret_expr)
+            quote!(#w(#[inline(always)] || { #body #ends #ret_expr })),
+        ),
+        None => (body, ends, ret_expr),
     };
     let Item {
         name,
@@ -97,6 +104,18 @@ pub fn function(item: &Item) -> TokenStream {
             #ret_expr
         }
     }
+}
+
+/// A companion body of more statements than this (nested ones counted) runs out of line:
+/// a call costs little beside it, and inlining many such bodies into one caller makes that
+/// caller slow to optimise. The small functions of the benchmarks stay well below.
+const OUT_OF_LINE_STATEMENTS: usize = 120;
+
+/// The number of statements of a body, nested ones included.
+fn statements(b: &Block) -> usize {
+    let mut n = 0;
+    crate::visit::walk(b, &mut |_| n += 1);
+    n
 }
 
 /// Whether a body calls the dot or axpy kernels (whose loops vectorise at full width in an
