@@ -131,3 +131,15 @@ fn few_literal_iterations_run_as_plain_loops() {
         assert!(out.contains("with_best_simd"), "{src}\n{out}");
     }
 }
+
+/// A `while` loop's body value computed from parameters alone is recomputed in the reverse
+/// sweep, not stacked; one that depends on the carried state still is.
+#[test]
+fn while_loops_recompute_values_of_parameters_alone() {
+    let invariant = "fn f(a: f64, b: f64) -> f64 { let mut s = a * b; let mut j = 0; while j < 3 { s = s * 1.35 + (b * 1.37).abs() * 0.1; j += 1; } s }";
+    let out = crate::derive_gradient(TokenStream::new(), invariant.parse().unwrap()).to_string();
+    assert!(!out.contains("stack"), "{out}");
+    let carried = "fn f(a: f64, b: f64) -> f64 { let mut s = a * b; let mut j = 0; while j < 3 { s = (s * 1.35).abs() + b; j += 1; } s }";
+    let out = crate::derive_gradient(TokenStream::new(), carried.parse().unwrap()).to_string();
+    assert!(out.contains("stack"), "{out}");
+}

@@ -458,24 +458,10 @@ impl<'a> Reverse<'a> {
         crate::build::zero_all(&self.f, a)
     }
 
-    /// A general `for` loop: each iteration's saves go on stacks; the reverse sweep runs
-    /// the iterations backwards.
-    fn general_for(&mut self, s: &'a Stmt) -> (Block, Block) {
-        let Stmt::For {
-            var,
-            lo,
-            hi,
-            rev,
-            body,
-            ..
-        } = s
-        else {
-            unreachable!("a for loop")
-        };
-        self.defined.extend(visit::block_writes(body));
-        self.defined.insert(*var);
-        // Values each iteration can compute again are not stacked: the reverse iteration
-        // starts by recomputing what it reads of them.
+    /// The forward and reverse blocks of a loop's body, one iteration each. Values each
+    /// iteration can compute again (`recompute`) are not stacked: the reverse iteration
+    /// starts by recomputing what it reads of them.
+    fn loop_body(&mut self, body: &'a Block) -> (Block, Block) {
         let recompute = recompute::recomputable(self.orig, body, &self.writes);
         let saved_suppress = self.suppress.clone();
         self.suppress.extend(recompute.iter().filter_map(assigned));
@@ -503,6 +489,26 @@ impl<'a> Reverse<'a> {
             body.append(&mut rb);
             rb = visit::renamed(body, &fresh);
         }
+        (fb, rb)
+    }
+
+    /// A general `for` loop: each iteration's saves go on stacks; the reverse sweep runs
+    /// the iterations backwards.
+    fn general_for(&mut self, s: &'a Stmt) -> (Block, Block) {
+        let Stmt::For {
+            var,
+            lo,
+            hi,
+            rev,
+            body,
+            ..
+        } = s
+        else {
+            unreachable!("a for loop")
+        };
+        self.defined.extend(visit::block_writes(body));
+        self.defined.insert(*var);
+        let (fb, rb) = self.loop_body(body);
         let fwd = vec![Stmt::For {
             var: *var,
             lo: lo.clone(),
@@ -527,7 +533,8 @@ impl<'a> Reverse<'a> {
     }
 
     /// A `while` loop: its trip count is kept; the reverse sweep replays that many
-    /// iterations backwards.
+    /// iterations backwards, recomputing as a `for` loop's does what each iteration
+    /// computes from values the loop does not change.
     fn while_loop(&mut self, s: &'a Stmt) -> (Block, Block) {
         let Stmt::While {
             cond_block,
@@ -544,11 +551,9 @@ impl<'a> Reverse<'a> {
         self.no_saves = true;
         let (cb, _) = self.block(cond_block);
         self.no_saves = false;
-        self.enter_loop_body(body);
-        let (mut fb, rb) = self.block(body);
-        self.leave_loop_body(body, &rb);
         self.nesting -= 1;
         self.loop_depth -= 1;
+        let (mut fb, rb) = self.loop_body(body);
         if rb.is_empty() {
             return (
                 vec![Stmt::While {

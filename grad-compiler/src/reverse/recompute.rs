@@ -1,7 +1,7 @@
 //! Recomputation instead of storage: values of a loop iteration that the reverse sweep can
 //! compute again, cheaply and exactly, from what does not change, are not pushed on stacks.
 //!
-//! A variable of a loop body is *recomputable* when its only write in the whole function is
+//! A variable of a loop body (`for` or `while`) is *recomputable* when its only write in the whole function is
 //! one pure assignment at the top level of that body, reading only loop variables of the
 //! enclosing loops (the reverse loops run over the same values), variables the function
 //! never writes (parameters) and earlier recomputable variables of the same body; and every
