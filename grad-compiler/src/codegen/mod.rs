@@ -197,6 +197,8 @@ fn rebound(f: &Function, b: &Block) -> HashSet<VarId> {
 #[derive(Clone, Copy, PartialEq, PartialOrd)]
 enum Prec {
     Select = 1,
+    Or = 2,
+    And = 3,
     Cmp = 4,
     Add = 6,
     Mul = 7,
@@ -514,6 +516,23 @@ impl<'a> Printer<'a> {
                 P {
                     tokens: quote!(!#x),
                     prec: Prec::Unary,
+                }
+            }
+            // `c || b` and `c && a`, the forms `||` and `&&` lower to, print as written.
+            Op::Select(c, Atom::Bool(true), b) => {
+                let x = self.atom(c, false).at(Prec::Or);
+                let y = self.atom(b, false).at(Prec::And);
+                P {
+                    tokens: quote!(#x || #y),
+                    prec: Prec::Or,
+                }
+            }
+            Op::Select(c, a, Atom::Bool(false)) => {
+                let x = self.atom(c, false).at(Prec::And);
+                let y = self.atom(a, false).at(Prec::Cmp);
+                P {
+                    tokens: quote!(#x && #y),
+                    prec: Prec::And,
                 }
             }
             Op::Select(c, a, b) => {
