@@ -207,3 +207,25 @@ fn results_of_calls_in_arithmetic_need_no_annotation() {
         );
     }
 }
+
+/// A comparison of a sum ending in a cast (`(x + n as f64) < 1.0`): the generated code keeps
+/// the parentheses (without them `f64 <` reads as generic arguments).
+#[test]
+fn comparison_of_a_sum_ending_in_a_cast() {
+    #[derive_gradient]
+    fn f(x: f64, n: usize) -> f64 {
+        if (x + n as f64) < 1.0 {
+            x * x
+        } else {
+            3.0 * x
+        }
+    }
+    for (x, n, want) in [(0.25, 0, 0.5), (-1.5, 2, -3.0), (0.5, 1, 3.0)] {
+        let (value, gx) = f_grad(x, n);
+        assert_eq!(value, f(x, n));
+        assert_close(gx, want, 1e-15, "d/dx");
+        let h = 1e-7;
+        let fd = (f(x + h, n) - f(x - h, n)) / (2.0 * h);
+        assert_close(fd, want, 1e-6, "finite difference");
+    }
+}

@@ -143,3 +143,19 @@ fn while_loops_recompute_values_of_parameters_alone() {
     let out = crate::derive_gradient(TokenStream::new(), carried.parse().unwrap()).to_string();
     assert!(out.contains("stack"), "{out}");
 }
+
+/// A comparison whose left side ends in a cast (`(x + n as f64) < 1.0`, the parentheses gone
+/// in the IR) is printed with them again: `x + n as f64 < 1.0` does not parse (`f64 <` reads
+/// as generic arguments). Found by the compile-level random programs (seed 20000).
+#[test]
+fn a_cast_before_less_than_keeps_its_parentheses() {
+    for src in [
+        "fn f(x: f64, n: usize) -> f64 { if (x + n as f64) < 1.0 { x * x } else { x } }",
+        "fn f(x: f64, n: usize) -> f64 { if (x * n as f64) < x { x.sin() } else { x } }",
+    ] {
+        let out = crate::derive_gradient(TokenStream::new(), src.parse().unwrap());
+        if let Err(e) = syn::parse2::<syn::File>(out.clone()) {
+            panic!("{src}: {e}\n{out}");
+        }
+    }
+}

@@ -106,6 +106,14 @@ pub fn function(item: &Item) -> TokenStream {
     }
 }
 
+/// Whether `as` appears in `tokens` outside any brackets: the expression may end in a cast.
+fn has_top_level_cast(tokens: &TokenStream) -> bool {
+    tokens
+        .clone()
+        .into_iter()
+        .any(|t| matches!(t, proc_macro2::TokenTree::Ident(ref i) if i == "as"))
+}
+
 /// A companion body of more statements than this (nested ones counted) runs out of line:
 /// a call costs little beside it, and inlining many such bodies into one caller makes that
 /// caller slow to optimise. The small functions of the benchmarks stay well below.
@@ -495,9 +503,13 @@ impl<'a> Printer<'a> {
             }
             Op::Prim(prim, args) => self.prim(*prim, args),
             Op::Cmp(c, a, b) => {
-                // A cast before `<` would read as generic arguments: casts get parentheses.
+                // A cast before `<` would read as generic arguments (`n as f64 < x`,
+                // `a + n as f64 < x`): an operand with a cast at its top level gets
+                // parentheses.
                 let operand = |p: P| {
-                    if p.prec == Prec::Cast {
+                    if p.prec == Prec::Cast
+                        || (p.prec < Prec::Unary && has_top_level_cast(&p.tokens))
+                    {
                         p.at(Prec::Unary)
                     } else {
                         p.at(Prec::Add)
