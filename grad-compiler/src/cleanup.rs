@@ -137,6 +137,10 @@ fn start_value(f: &Function, v: VarId) -> Op {
 /// Finds the variables some statement may read before they are assigned.
 fn uninit_reads(b: &Block, assigned: &mut Vec<bool>, need: &mut Vec<bool>) {
     for s in b {
+        // A `while` reads its condition after its condition block has run.
+        if let Stmt::While { cond_block, .. } = s {
+            uninit_reads(cond_block, assigned, need);
+        }
         let e = visit::effects(s);
         for r in &e.reads {
             if !assigned[r.index()] {
@@ -169,7 +173,6 @@ fn uninit_reads(b: &Block, assigned: &mut Vec<bool>, need: &mut Vec<bool>) {
             Stmt::While {
                 cond_block, body, ..
             } => {
-                uninit_reads(cond_block, assigned, need);
                 let mut a = assigned.clone();
                 uninit_reads(body, &mut a, need);
                 uninit_reads(cond_block, &mut a, need);

@@ -139,6 +139,9 @@ fn while_loops_recompute_values_of_parameters_alone() {
     let invariant = "fn f(a: f64, b: f64) -> f64 { let mut s = a * b; let mut j = 0; while j < 3 { s = s * 1.35 + (b * 1.37).abs() * 0.1; j += 1; } s }";
     let out = crate::derive_gradient(TokenStream::new(), invariant.parse().unwrap()).to_string();
     assert!(!out.contains("stack"), "{out}");
+    // The condition reads as written, with no placeholder declared before the loop.
+    assert!(out.contains("while j < 3"), "{out}");
+    assert!(!out.contains("= false"), "{out}");
     let carried = "fn f(a: f64, b: f64) -> f64 { let mut s = a * b; let mut j = 0; while j < 3 { s = (s * 1.35).abs() + b; j += 1; } s }";
     let out = crate::derive_gradient(TokenStream::new(), carried.parse().unwrap()).to_string();
     assert!(out.contains("stack"), "{out}");
