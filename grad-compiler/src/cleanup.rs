@@ -99,6 +99,81 @@ pub fn insert_zero_inits(f: &mut Function) {
     f.body = insert_before_first_use(body, inits);
 }
 
+/// `if c { a } else { b }; s; if c { d } else { e }` as `s; if c { a; d } else { b; e }`:
+/// the forward and the reverse part of a branch in one loop iteration side by side in one
+/// branch, as a person writes them (and no placeholder for what `a` computes and `d` reads,
+/// which rustc cannot see assigned under the second `if`). Only where neither branch of the
+/// first `if` writes `c`, and the plain statements `s` write nothing the first `if` mentions
+/// (nor `c`) and read nothing it writes, so that running `s` first changes nothing.
+pub fn merge_twin_ifs(b: &mut Block) -> bool {
+    let mut changed = false;
+    for s in b.iter_mut() {
+        for c in visit::children_mut(s) {
+            changed |= merge_twin_ifs(c);
+        }
+    }
+    let mut i = 0;
+    while i < b.len() {
+        let Stmt::If {
+            cond: Atom::Var(c), ..
+        } = &b[i]
+        else {
+            i += 1;
+            continue;
+        };
+        let c = *c;
+        let first = Deep::of(&b[i]);
+        if first.writes(c) {
+            i += 1;
+            continue;
+        }
+        let mut twin = None;
+        for (j, s) in b.iter().enumerate().skip(i + 1) {
+            match s {
+                Stmt::If {
+                    cond: Atom::Var(c2),
+                    ..
+                } if *c2 == c => {
+                    twin = Some(j);
+                    break;
+                }
+                Stmt::Assign { .. } | Stmt::Store { .. } | Stmt::Accumulate { .. } => {
+                    let d = Deep::of(s);
+                    let clash = d.writes.iter().any(|&v| v == c || first.mentions(v))
+                        || d.reads.iter().any(|&v| first.writes(v));
+                    if clash {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        let Some(j) = twin else {
+            i += 1;
+            continue;
+        };
+        let Stmt::If {
+            then: d, els: e, ..
+        } = b.remove(j)
+        else {
+            unreachable!("the twin is an if")
+        };
+        let between: Vec<Stmt> = b.drain(i + 1..j).collect();
+        if let Stmt::If { then, els, .. } = &mut b[i] {
+            then.extend(d);
+            els.extend(e);
+        }
+        let n = between.len();
+        for (k, s) in between.into_iter().enumerate() {
+            b.insert(i + k, s);
+        }
+        // The merged `if` is now at `i + n`: look for a further twin of it.
+        i += n;
+        changed = true;
+    }
+    changed
+}
+
 /// A starting value to insert: its variable, its assignment, and whether it is a derivative
 /// (which may start inside a loop).
 struct Init {

@@ -823,6 +823,7 @@ pub fn second_order(pb: &Companion, gi: &Companion, wrt: &[VarId]) -> (Companion
 
 fn finish(f: &mut Function) {
     crate::cleanup::remove_dead_assignments(f);
+    crate::cleanup::merge_twin_ifs(&mut f.body);
     crate::cleanup::insert_zero_inits(f);
     crate::tidy::tidy(f);
     crate::cleanup::settle_chunks(f);

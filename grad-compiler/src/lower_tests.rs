@@ -162,3 +162,59 @@ fn a_cast_before_less_than_keeps_its_parentheses() {
         }
     }
 }
+
+/// A branch in a fused loop: its forward and reverse parts end up in one `if`, so the value
+/// the reverse part reads is a `let` inside the branch, with no placeholder before the loop.
+#[test]
+fn forward_and_reverse_parts_of_a_branch_share_one_if() {
+    let src = "fn f(x: &[f64], a: f64, n: usize) -> f64 { let mut acc = 0.0; for i in 0..n { let u = x[i] * a; if u > 0.0 { acc += u.tanh() * a; } else { acc -= u * u; } } acc }";
+    let out = crate::derive_gradient(TokenStream::new(), src.parse().unwrap());
+    let file: syn::File = syn::parse2(out.clone()).expect("the expansion parses");
+    let pullback = file
+        .items
+        .iter()
+        .find_map(|it| match it {
+            syn::Item::Fn(f) if f.sig.ident == "f_pullback" => Some(quote::quote!(#f).to_string()),
+            _ => None,
+        })
+        .expect("f_pullback");
+    assert_eq!(pullback.matches("if u > 0.0").count(), 1, "{pullback}");
+    assert!(
+        pullback.contains("let t3 = u . tanh ()") && !pullback.contains("let mut t3"),
+        "{pullback}"
+    );
+}
+
+/// Two `if`s on one condition stay apart when a statement between them reads what the first
+/// writes (running it first would change what it reads).
+#[test]
+fn twin_ifs_stay_apart_around_a_statement_that_reads_the_first() {
+    use crate::ir::*;
+    let span = proc_macro2::Span::call_site();
+    let v = |i| VarId(i);
+    let set = |t, x: f64| Stmt::Assign {
+        target: v(t),
+        op: Op::Use(Atom::Float(x)),
+        span,
+    };
+    let copy = |t, s| Stmt::Assign {
+        target: v(t),
+        op: Op::Use(Atom::Var(v(s))),
+        span,
+    };
+    let twin = |t| Stmt::If {
+        cond: Atom::Var(v(0)),
+        then: vec![set(t, 1.0)],
+        els: vec![set(t, 2.0)],
+    };
+    // if c { y = 1 } else { y = 2 }; z = y; if c { w = 1 } else { w = 2 }
+    let mut apart = vec![twin(1), copy(2, 1), twin(3)];
+    assert!(!crate::cleanup::merge_twin_ifs(&mut apart));
+    assert_eq!(apart.len(), 3);
+    // if c { y = 1 } else { y = 2 }; z = q; if c { w = 1 } else { w = 2 }: merged, z first.
+    let mut merged = vec![twin(1), copy(2, 4), twin(3)];
+    assert!(crate::cleanup::merge_twin_ifs(&mut merged));
+    assert_eq!(merged.len(), 2);
+    assert!(matches!(&merged[0], Stmt::Assign { target, .. } if *target == v(2)));
+    assert!(matches!(&merged[1], Stmt::If { then, els, .. } if then.len() == 2 && els.len() == 2));
+}
