@@ -250,8 +250,8 @@ fn large_function_gradient_matches_forward_mode_and_finite_differences() {
 }
 
 /// Sixteen dot products over slices, each through `sin` and a product with `cos a`: a body
-/// large enough to run out of line (`with_best_simd_out_of_line` around the kernels of its
-/// pullback, `out_of_line` around its pushforward).
+/// large enough to run out of line (`out_of_line` around the SIMD dispatch of its pullback's
+/// kernels, and around its pushforward).
 #[derive_gradient]
 fn big_dots(x: &[f64], y: &[f64], a: f64) -> f64 {
     let mut acc = 0.0;

@@ -164,9 +164,7 @@ pub fn merge_twin_ifs(b: &mut Block) -> bool {
             els.extend(e);
         }
         let n = between.len();
-        for (k, s) in between.into_iter().enumerate() {
-            b.insert(i + k, s);
-        }
+        b.splice(i..i, between);
         // The merged `if` is now at `i + n`: look for a further twin of it.
         i += n;
         changed = true;

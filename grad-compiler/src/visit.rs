@@ -282,6 +282,13 @@ pub fn walk<'a>(block: &'a [Stmt], f: &mut impl FnMut(&'a Stmt)) {
     }
 }
 
+/// The number of statements of `b`, nested ones included.
+pub fn count(b: &[Stmt]) -> usize {
+    let mut n = 0;
+    walk(b, &mut |_| n += 1);
+    n
+}
+
 /// Rebuilds `block`, nested blocks first, replacing each statement by what `f` returns.
 pub fn map(block: Block, f: &mut impl FnMut(Stmt) -> Vec<Stmt>) -> Block {
     let mut out = Vec::with_capacity(block.len());

@@ -23,20 +23,6 @@ pub fn with_best_simd<R>(body: impl FnOnce() -> R) -> R {
     body()
 }
 
-/// [`with_best_simd`] for a large body: the same dispatch, with the baseline build out of
-/// line too (see [`crate::out_of_line`]).
-#[inline(always)]
-pub fn with_best_simd_out_of_line<R>(body: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if crate::kernels::uses_avx2_fma() {
-            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-            return unsafe { run_avx2_fma(body) };
-        }
-    }
-    crate::out_of_line(body)
-}
-
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn run_avx2_fma<R>(body: impl FnOnce() -> R) -> R {

@@ -23,7 +23,7 @@ pub enum LoopKind {
 pub fn classify(f: &Function, body: &Block, whole: &Block) -> LoopKind {
     let inside_writes: HashSet<VarId> = visit::block_writes(body).into_iter().collect();
     let inside_reads: HashSet<VarId> = visit::block_reads(body).into_iter().collect();
-    let inside_stmts = count_stmts(body);
+    let inside_stmts = visit::count(body);
     let mut outside_touch: HashSet<VarId> = HashSet::default();
     let mut seen_inside = 0usize;
     // Every variable read or written by a statement outside this loop body.
@@ -49,12 +49,6 @@ pub fn classify(f: &Function, body: &Block, whole: &Block) -> LoopKind {
     }
     accs.sort_by_key(|v| (*f.ty(*v) != Ty::Float, *v));
     LoopKind::Reduction { accs }
-}
-
-fn count_stmts(b: &Block) -> usize {
-    let mut n = 0;
-    visit::walk(b, &mut |_| n += 1);
-    n
 }
 
 /// Walks `whole` skipping the block `skip` (found by address).

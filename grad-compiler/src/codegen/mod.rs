@@ -64,21 +64,13 @@ pub fn function(item: &Item) -> TokenStream {
     // where the CPU has them (checked once); scalar code runs as it is. A large body runs
     // out of line (not inlined into callers), a small one inlines.
     let k = item.krate;
-    let large = statements(&f.body) > OUT_OF_LINE_STATEMENTS;
-    let wrapper = match (uses_vector_kernels(&f.body), large) {
-        (true, false) => Some(quote!(#k::runtime::simd::with_best_simd)),
-        (true, true) => Some(quote!(#k::runtime::simd::with_best_simd_out_of_line)),
-        (false, true) => Some(quote!(#k::runtime::out_of_line)),
-        (false, false) => None,
-    };
-    let (body, ends, ret_expr) = match wrapper {
-        Some(w) => (
-            TokenStream::new(),
-            TokenStream::new(),
-            quote!(#w(#[inline(always)] || { #body #ends #ret_expr })),
-        ),
-        None => (body, ends, ret_expr),
-    };
+    let mut inner = quote!(#body #ends #ret_expr);
+    if uses_vector_kernels(&f.body) {
+        inner = quote!(#k::runtime::simd::with_best_simd(#[inline(always)] || { #inner }));
+    }
+    if crate::visit::count(&f.body) > OUT_OF_LINE_STATEMENTS {
+        inner = quote!(#k::runtime::out_of_line(#[inline(always)] || { #inner }));
+    }
     let Item {
         name,
         vis,
@@ -99,9 +91,7 @@ pub fn function(item: &Item) -> TokenStream {
         #[inline]
         #[allow(unused, clippy::all)]
         #vis fn #name #gen (#(#params),*) -> #ret #where_clause {
-            #body
-            #ends
-            #ret_expr
+            #inner
         }
     }
 }
@@ -118,13 +108,6 @@ fn has_top_level_cast(tokens: &TokenStream) -> bool {
 /// a call costs little beside it, and inlining many such bodies into one caller makes that
 /// caller slow to optimise. The small functions of the benchmarks stay well below.
 const OUT_OF_LINE_STATEMENTS: usize = 120;
-
-/// The number of statements of a body, nested ones included.
-fn statements(b: &Block) -> usize {
-    let mut n = 0;
-    crate::visit::walk(b, &mut |_| n += 1);
-    n
-}
 
 /// Whether a body calls the dot or axpy kernels (whose loops vectorise at full width in an
 /// AVX2 build).
