@@ -8,7 +8,10 @@
 //! - a straight-line function of three variables with twenty statements;
 //! - the norm of an array literal summed in a loop (`for e in [a, b, ab]`);
 //! - Rosenbrock over a slice at n = 4, 16 and 1000 (`grad_into` against a hand-written
-//!   gradient into a caller buffer).
+//!   gradient into a caller buffer);
+//! - directional derivatives (`f_pushforward`, the pullback's gradient along the tangent)
+//!   of Rosenbrock in two variables and over a slice (n = 16, 1000), against a hand-written
+//!   forward-mode JVP and num-dual's dual numbers.
 //!
 //! After each criterion group, the generated and the hand-written gradient are also timed
 //! alternately (`support/interleaved.rs`) for a ratio under the same conditions.
@@ -27,7 +30,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 mod interleaved;
 use grad::derive_gradient;
 use nalgebra::SVector;
-use num_dual::{gradient, DualNum};
+use num_dual::{gradient, Dual64, DualNum};
 
 #[derive_gradient]
 fn seed_f(x: f64, y: f64) -> f64 {
@@ -203,6 +206,38 @@ fn rosenbrock_n_hand_into(x: &[f64], g: &mut [f64]) -> f64 {
         s += a * a + 100.0 * b * b;
         g[i] += -2.0 * a - 400.0 * x[i] * b;
         g[i + 1] += 200.0 * b;
+    }
+    s
+}
+
+/// Rosenbrock's value and derivative along `(tx, ty)`, forward mode by hand.
+fn rosenbrock_jvp_hand(x: f64, y: f64, tx: f64, ty: f64) -> (f64, f64) {
+    let a = 1.0 - x;
+    let b = y - x * x;
+    let (ta, tb) = (-tx, ty - 2.0 * x * tx);
+    (a * a + 100.0 * b * b, 2.0 * a * ta + 200.0 * b * tb)
+}
+
+/// Slice Rosenbrock's value and derivative along `t`, forward mode by hand.
+fn rosenbrock_n_jvp_hand(x: &[f64], t: &[f64]) -> (f64, f64) {
+    let (mut s, mut ts) = (0.0, 0.0);
+    for i in 0..x.len() - 1 {
+        let a = 1.0 - x[i];
+        let b = x[i + 1] - x[i] * x[i];
+        let (ta, tb) = (-t[i], t[i + 1] - 2.0 * x[i] * t[i]);
+        s += a * a + 100.0 * b * b;
+        ts += 2.0 * a * ta + 200.0 * b * tb;
+    }
+    (s, ts)
+}
+
+/// Slice Rosenbrock over any dual number (num-dual's forward mode).
+fn rosenbrock_n_dual<D: DualNum<f64> + Copy>(x: &[D]) -> D {
+    let mut s = D::zero();
+    for i in 0..x.len() - 1 {
+        let a = -x[i] + 1.0;
+        let b = x[i + 1] - x[i] * x[i];
+        s += a * a + b * b * 100.0;
     }
     s
 }
@@ -391,5 +426,83 @@ fn small(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, small);
+/// `f_pushforward` of a float result: the reverse sweep and the gradient along the tangent.
+fn pushforward(c: &mut Criterion) {
+    let (x, y, tx, ty) = (0.5, 2.0, 0.3, -0.7);
+    let (v, d) = rosenbrock_pushforward(x, y, tx, ty);
+    let (hv, hd) = rosenbrock_jvp_hand(x, y, tx, ty);
+    close(v, hv);
+    close(d, hd);
+    let dual = |x: f64, y: f64, tx: f64, ty: f64| {
+        let (x, y) = (Dual64::new(x, tx), Dual64::new(y, ty));
+        let a = -x + 1.0;
+        let b = y - x * x;
+        a * a + b * b * 100.0
+    };
+    close(dual(x, y, tx, ty).eps, hd);
+    let mut group = config(c, "rosenbrock_jvp");
+    let at = || (black_box(x), black_box(y), black_box(tx), black_box(ty));
+    group.bench_function("generated_pushforward", |b| {
+        b.iter(|| {
+            let (x, y, tx, ty) = at();
+            rosenbrock_pushforward(x, y, tx, ty)
+        })
+    });
+    group.bench_function("hand_jvp", |b| {
+        b.iter(|| {
+            let (x, y, tx, ty) = at();
+            rosenbrock_jvp_hand(x, y, tx, ty)
+        })
+    });
+    group.bench_function("num_dual", |b| {
+        b.iter(|| {
+            let (x, y, tx, ty) = at();
+            dual(x, y, tx, ty)
+        })
+    });
+    group.finish();
+    interleaved::ratio(
+        "rosenbrock_jvp",
+        || {
+            let (x, y, tx, ty) = at();
+            rosenbrock_pushforward(x, y, tx, ty)
+        },
+        || {
+            let (x, y, tx, ty) = at();
+            rosenbrock_jvp_hand(x, y, tx, ty)
+        },
+    );
+
+    for n in [16, 1000] {
+        let x: Vec<f64> = (0..n)
+            .map(|i| 0.5 + 0.3 * ((i * 7) % 5) as f64 / 5.0)
+            .collect();
+        let t: Vec<f64> = (0..n).map(|i| ((i * 3) % 7) as f64 / 7.0 - 0.4).collect();
+        let (v, d) = rosenbrock_n_pushforward(&x, &t);
+        let (hv, hd) = rosenbrock_n_jvp_hand(&x, &t);
+        close(v, hv);
+        close(d, hd);
+        let duals: Vec<Dual64> = x.iter().zip(&t).map(|(x, t)| Dual64::new(*x, *t)).collect();
+        close(rosenbrock_n_dual(&duals).eps, hd);
+        let name = format!("rosenbrock_n{n}_jvp");
+        let mut group = config(c, &name);
+        group.bench_function("generated_pushforward", |b| {
+            b.iter(|| rosenbrock_n_pushforward(black_box(&x), black_box(&t)))
+        });
+        group.bench_function("hand_jvp", |b| {
+            b.iter(|| rosenbrock_n_jvp_hand(black_box(&x), black_box(&t)))
+        });
+        group.bench_function("num_dual", |b| {
+            b.iter(|| rosenbrock_n_dual(black_box(&duals)))
+        });
+        group.finish();
+        interleaved::ratio(
+            &name,
+            || rosenbrock_n_pushforward(black_box(&x), black_box(&t)),
+            || rosenbrock_n_jvp_hand(black_box(&x), black_box(&t)),
+        );
+    }
+}
+
+criterion_group!(benches, small, pushforward);
 criterion_main!(benches);

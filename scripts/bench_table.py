@@ -205,7 +205,9 @@ def print_relu_summary(groups):
 def print_others(groups):
     lines = []
     for gid, fns in sorted(groups.items()):
-        if gid.startswith("vec_jacobian"):
+        if gid.endswith("_jvp"):
+            lines.append(f"| directional derivative (`{gid}`) | `f_pushforward` / hand-written JVP {ratio(fns, 'generated_pushforward', 'hand_jvp')}, num-dual / `f_pushforward` {ratio(fns, 'num_dual', 'generated_pushforward')} |")
+        elif gid.startswith("vec_jacobian"):
             lines.append(f"| `Vec` Jacobian over a loop that is not a sum (`{gid}`) | `f_jacobian` / a pullback per row {ratio(fns, 'generated_jacobian', 'pullback_per_row')}, / primal {ratio(fns, 'generated_jacobian', 'primal')} |")
         elif gid.startswith("jacobian"):
             lines.append(f"| Jacobian 3 x 16 (`{gid}`) | generated / hand-written {ratio(fns, 'generated_jacobian', 'hand_jacobian')} (stack arrays), {ratio(fns, 'generated_jacobian', 'hand_jacobian_matrix')} (a `grad::Jacobian` like `f_jacobian`'s), `f_jacobian_into` / hand-written {ratio(fns, 'generated_jacobian_into', 'hand_jacobian')}, num-dual / generated {ratio(fns, 'num_dual', 'generated_jacobian')} |")
@@ -257,6 +259,9 @@ INTERLEAVED = [
     ("relu_N1000_d16", "ReLU loss (1000, 16), `grad_into` / hand-written fused"),
     ("relu_N100000_d16", "ReLU loss (100000, 16), `grad_into` / hand-written fused"),
     ("relu_N10000_d256", "ReLU loss (10000, 256), `grad_into` / hand-written fused"),
+    ("rosenbrock_jvp", "Rosenbrock, 2 variables, `f_pushforward` / hand-written forward-mode JVP"),
+    ("rosenbrock_n16_jvp", "Rosenbrock over a slice, n = 16, `f_pushforward` / hand-written JVP"),
+    ("rosenbrock_n1000_jvp", "Rosenbrock over a slice, n = 1000, `f_pushforward` / hand-written JVP"),
     ("jacobian_3x16", "Jacobian 3 x 16, `f_jacobian` / hand-written into stack arrays"),
     ("jacobian_3x16_matrix", "Jacobian 3 x 16, `f_jacobian` / hand-written into a `grad::Jacobian`"),
     ("jacobian_3x16_into", "Jacobian 3 x 16, `f_jacobian_into` (matrix reused) / hand-written into stack arrays"),

@@ -1,6 +1,9 @@
 //! Custom rules by hand (API.md, *Custom rules*, second form): a function the macro does not
 //! read gets a hand-written `_pullback` and `_pushforward` following the companions' calling
-//! convention, and annotated functions call it like any annotated function.
+//! convention, and annotated functions call it like any annotated function: reverse mode
+//! (and the pushforward of a float result, the gradient along the tangent) through the
+//! pullback, forward mode (the Jacobian columns of a function with more outputs than inputs)
+//! through the pushforward.
 //!
 //! - `log_sum_exp(x: &[f64]) -> f64`, computed stably (the maximum taken out); its pullback
 //!   adds `seed * softmax(x)` into the adjoint, its pushforward returns `softmax(x) . t`.
@@ -98,6 +101,35 @@ fn a_hand_written_rule_is_called_inside_a_loop() {
         let (pv, d) = cross_entropy_pushforward(&w, &xs, &ys, &t, &[[0.0; 2]; 4]);
         assert_eq!(pv, v);
         assert!((d - g[k]).abs() <= 1e-12 * g[k].abs().max(1.0), "d/dw{k}");
+    }
+}
+
+/// More outputs than inputs: its Jacobian is built from forward-mode columns, which call
+/// the hand-written pushforwards.
+#[derive_gradient]
+fn features(a: f64, b: f64) -> [f64; 3] {
+    let v = vec![a, b, a * b];
+    [log_sum_exp(&v), round_ste(a) * b, a + b]
+}
+
+#[test]
+fn forward_mode_calls_the_hand_written_pushforwards() {
+    let (a, b) = (0.7, -1.2);
+    let (value, j) = features_jacobian(a, b);
+    assert_eq!(value, features(a, b));
+    let lse = value[0];
+    let soft = [a, b, a * b].map(|v| (v - lse).exp());
+    let want = [
+        [soft[0] + soft[2] * b, soft[1] + soft[2] * a],
+        // Straight through: d round_ste(a) / da = 1.
+        [b, a.round()],
+        [1.0, 1.0],
+    ];
+    for (i, row) in want.iter().enumerate() {
+        for (k, w) in row.iter().enumerate() {
+            let got = j[(i, k)];
+            assert!((got - w).abs() <= 1e-14, "J[{i}, {k}] = {got}, want {w}");
+        }
     }
 }
 

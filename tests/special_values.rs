@@ -607,3 +607,37 @@ fn a_computed_derivative_is_exact_whatever_its_sign() {
         assert_eq!(gy, 0.5);
     }
 }
+
+#[derive_gradient]
+fn sqrt_of_product(x: f64, y: f64) -> f64 {
+    (x * y).sqrt()
+}
+
+#[derive_gradient]
+fn sqrt_of_product_and_inputs(x: f64, y: f64) -> [f64; 3] {
+    [(x * y).sqrt(), x, y]
+}
+
+#[test]
+fn pushforward_of_a_float_result_is_the_gradient_along_the_tangent() {
+    // `f_pushforward` of a float result is `f_grad`'s gradient dotted with the tangent, the
+    // entries with a zero tangent skipped, at singular points too. sqrt(x y) at (0, 1):
+    // reverse mode gives d/dx = +inf and d/dy = inf * x = NaN.
+    let (_, (gx, gy)) = sqrt_of_product_grad(0.0, 1.0);
+    assert_same(gx, f64::INFINITY, "d/dx");
+    assert!(gy.is_nan(), "d/dy: got {gy}");
+    assert_eq!(
+        sqrt_of_product_pushforward(0.0, 1.0, 1.0, 0.0),
+        (0.0, f64::INFINITY)
+    );
+    let (v, along_y) = sqrt_of_product_pushforward(0.0, 1.0, 0.0, 1.0);
+    assert_eq!(v, 0.0);
+    assert!(along_y.is_nan(), "along y: got {along_y}");
+    // A zero tangent skips the infinite and the NaN entry alike.
+    assert_eq!(sqrt_of_product_pushforward(0.0, 1.0, 0.0, 0.0), (0.0, 0.0));
+    // Forward mode (the columns of a Jacobian with more outputs than inputs) follows the
+    // tangent through each operation instead: along y, x y stays 0 and so does its root.
+    let (_, j) = sqrt_of_product_and_inputs_jacobian(0.0, 1.0);
+    assert_eq!(j.col(1), vec![0.0, 0.0, 1.0]);
+    assert_eq!(j[(0, 0)], f64::INFINITY);
+}

@@ -648,34 +648,15 @@ pub fn companion_callee(l: &Lowered, suffix: &str) -> Callee {
     }
 }
 
-/// `f_pushforward`.
+/// `f_pushforward` by forward mode: each statement followed by its tangent statement. What
+/// `expand` emits for a result that is not a float (a float result's pushforward is the
+/// pullback's gradient along the tangents, [`crate::wrappers::pushforward`]); the tests run
+/// it for every result, as the forward transform is also what `f_hvp` and
+/// `f_pullback_pushforward` are made of.
 pub fn pushforward(l: &Lowered) -> Companion {
-    let floats = float_params(l);
     let mut base = l.func.clone();
     let result = base.returns[0];
-    let mut tangents = Vec::new();
-    for &p in &floats {
-        let w = written_of(l, p);
-        let ty = base.ty(p).derivative();
-        let ty = match ty {
-            Ty::Seq(shape::SeqKind::Vec, e) => Ty::Seq(shape::SeqKind::Slice, e),
-            t => t,
-        };
-        let passing = if matches!(w, syn::Type::Reference(_)) {
-            Passing::Ref
-        } else {
-            Passing::Value
-        };
-        let t = add_param(
-            &mut base,
-            Binder::Tangent,
-            Some(p),
-            ty,
-            passing,
-            written(shape::tangent_type(&w)),
-        );
-        tangents.push((p, t));
-    }
+    let tangents = tangent_params(l, &mut base);
     let plan = forward::Plan {
         tangents,
         outputs: vec![result],
@@ -695,6 +676,35 @@ pub fn pushforward(l: &Lowered) -> Companion {
         func: f,
         errors: Vec::new(),
     }
+}
+
+/// Adds to `f` (the user's function or a copy of it) the pushforward's tangent parameters,
+/// one per float parameter, in order, typed `T(P)`; returns the pairs (parameter, tangent).
+pub fn tangent_params(l: &Lowered, base: &mut Function) -> Vec<(VarId, VarId)> {
+    let mut tangents = Vec::new();
+    for p in float_params(l) {
+        let w = written_of(l, p);
+        let ty = base.ty(p).derivative();
+        let ty = match ty {
+            Ty::Seq(shape::SeqKind::Vec, e) => Ty::Seq(shape::SeqKind::Slice, e),
+            t => t,
+        };
+        let passing = if matches!(w, syn::Type::Reference(_)) {
+            Passing::Ref
+        } else {
+            Passing::Value
+        };
+        let t = add_param(
+            base,
+            Binder::Tangent,
+            Some(p),
+            ty,
+            passing,
+            written(shape::tangent_type(&w)),
+        );
+        tangents.push((p, t));
+    }
+    tangents
 }
 
 /// Forward mode over a companion `c` (a pullback or a gradient): tangents for the

@@ -114,6 +114,11 @@ fn expand(item: TokenStream) -> syn::Result<TokenStream> {
                 #(s += #d::sum(&self.#acc);)*
                 s
             }
+            fn along(&self, gradient: &Self) -> #scalar {
+                let mut s = <#scalar as ::grad::Float>::zero();
+                #(s += #d::along(&self.#acc, &gradient.#acc);)*
+                s
+            }
             fn flat_len(&self) -> usize {
                 0 #(+ #d::flat_len(&self.#acc))*
             }

@@ -638,6 +638,53 @@ impl Forward {
             }
             // A Jacobian carries no tangent.
             Kernel::WriteRow { .. } => out.push(kern(k.clone())),
+            Kernel::Along {
+                target,
+                tangent,
+                gradient,
+            } => {
+                // (t . g)' = t' . g + t . g', each through the same zero-skipping product.
+                if self.is_active(*target) {
+                    let parts = [
+                        (self.tan_place(tangent), Some(gradient.clone())),
+                        (Some(tangent.clone()), self.tan_place(gradient)),
+                    ];
+                    let mut sum: Option<Atom> = None;
+                    for (t, g) in parts {
+                        let (Some(t), Some(g)) = (t, g) else { continue };
+                        let part = self.f.add_var("", Ty::Float, span(), Origin::Temp);
+                        out.push(kern(Kernel::Along {
+                            target: part,
+                            tangent: t,
+                            gradient: g,
+                        }));
+                        sum = Some(match sum {
+                            None => Atom::Var(part),
+                            Some(a) => {
+                                let both = self.f.add_var("", Ty::Float, span(), Origin::Temp);
+                                out.push(Stmt::Assign {
+                                    target: both,
+                                    op: Op::Prim(
+                                        crate::rules::prim("add").expect("the rule table has add"),
+                                        vec![a, Atom::Var(part)],
+                                    ),
+                                    span: span(),
+                                });
+                                Atom::Var(both)
+                            }
+                        });
+                    }
+                    match sum {
+                        Some(s) => out.push(Stmt::Assign {
+                            target: self.tan[target],
+                            op: Op::Use(s),
+                            span: span(),
+                        }),
+                        None => self.zero_tangent(*target, out),
+                    }
+                }
+                out.push(kern(k.clone()));
+            }
             Kernel::SumAll { target, place } => {
                 out.push(kern(k.clone()));
                 if self.is_active(*target) {

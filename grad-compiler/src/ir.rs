@@ -458,6 +458,14 @@ pub enum Kernel {
     ZeroAll { y: Place },
     /// `target = sum of every float of place`.
     SumAll { target: VarId, place: Place },
+    /// `target` = the derivative along the tangent `tangent` from the gradient `gradient`
+    /// (whole values of one shape): the sum of `tangent_i * gradient_i` over the floats,
+    /// those where `tangent_i` is zero skipped.
+    Along {
+        target: VarId,
+        tangent: Place,
+        gradient: Place,
+    },
     /// Whole values: every float of `y` zero but float `index` (in flat order), one: a unit
     /// seed.
     SetUnit { y: Place, index: Atom },

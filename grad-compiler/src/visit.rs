@@ -224,6 +224,15 @@ pub fn effects_into(s: &Stmt, e: &mut Effects) {
                     e.read_place(place);
                     e.write_var(*target);
                 }
+                Kernel::Along {
+                    target,
+                    tangent,
+                    gradient,
+                } => {
+                    e.read_place(tangent);
+                    e.read_place(gradient);
+                    e.write_var(*target);
+                }
                 Kernel::SetUnit { y, index } => {
                     // Like zeroing, it keeps the shape.
                     e.atom(index);
@@ -636,6 +645,15 @@ pub fn operands_mut(s: &mut Stmt, f: &mut impl FnMut(Operand)) {
                     f(Operand::Var(target));
                     place(p, f);
                 }
+                Kernel::Along {
+                    target,
+                    tangent,
+                    gradient,
+                } => {
+                    f(Operand::Var(target));
+                    place(tangent, f);
+                    place(gradient, f);
+                }
                 Kernel::SetUnit { y, index } => {
                     place(y, f);
                     f(Operand::Atom(index));
@@ -720,6 +738,9 @@ pub fn places(s: &Stmt) -> Vec<&Place> {
                 Kernel::AxpyAll { x, y, .. } => out.extend([x, y]),
                 Kernel::ScaleAll { y, .. } | Kernel::ZeroAll { y } => out.push(y),
                 Kernel::SumAll { place, .. } => out.push(place),
+                Kernel::Along {
+                    tangent, gradient, ..
+                } => out.extend([tangent, gradient]),
                 Kernel::SetUnit { y, .. } => out.push(y),
                 Kernel::WriteRow { parts, out: o, .. } => {
                     out.extend(parts);

@@ -1,8 +1,9 @@
 //! The companions that only arrange calls of the others: `f_grad` (buffers, then
-//! `f_grad_into`), `f_jacobian` (rows by pullbacks or columns by pushforwards), and the
+//! `f_grad_into`), `f_pushforward` of a float result (the pullback's gradient along the
+//! tangents), `f_jacobian` (rows by pullbacks or columns by pushforwards), and the
 //! second-order ones (`f_hvp`, `f_hessian`).
 //!
-//! `f_grad` and `f_hvp` are IR functions like the rest; the Jacobian and Hessian loops are
+//! `f_grad`, `f_pushforward` and `f_hvp` are IR functions like the rest; the Jacobian and Hessian loops are
 //! templates over the runtime's shape trait, which handles every parameter shape.
 
 use crate::companions::{self, Companion};
@@ -62,6 +63,91 @@ pub fn grad(cx: &Ctx, into: &Companion) -> Companion {
         func: f,
         errors: Vec::new(),
     }
+}
+
+/// `f_pushforward` of a function with a float result: the pullback with a unit seed into
+/// zeroed adjoints, then the gradient along the tangents, the floats with a zero tangent
+/// skipped (`scaled(tan_x, adj_x)` for a float, `Differentiable::along` for the rest).
+///
+/// For a scalar result the directional derivative is the gradient dotted with the
+/// tangent, so one reverse sweep gives it exactly, and `f_pushforward` agrees with `f_grad`
+/// everywhere, singular points included. Forward mode, a second derivative program the
+/// size of the pullback, stays for results that are not floats (Jacobian columns).
+pub fn pushforward(cx: &Ctx) -> Companion {
+    let l = cx.lowered;
+    let mut f = base(l);
+    let mut args = user_args(&f);
+    let tangents = companions::tangent_params(l, &mut f);
+    args.push(Arg::Value(Atom::Float(1.0)));
+    let mut adjoints = Vec::new();
+    for &(p, _) in &tangents {
+        let a = f.add_var(
+            Binder::Adjoint.name(&f.var(p).name),
+            f.ty(p).derivative(),
+            f.var(p).span,
+            Origin::Made(Binder::Adjoint, Some(p)),
+        );
+        f.body.push(Stmt::Assign {
+            target: a,
+            op: Op::ZeroLike(Atom::Var(p)),
+            span: span(),
+        });
+        args.push(Arg::MutRef(Place::var(a)));
+        adjoints.push(a);
+    }
+    let mut body = std::mem::take(&mut f.body);
+    let callee = companions::companion_callee(l, "pullback");
+    let value = companions::call_for_value(&mut f, &mut body, callee, args);
+    let mut tangent = Atom::Float(0.0);
+    for (i, (&(p, t), &a)) in tangents.iter().zip(&adjoints).enumerate() {
+        let part = f.add_var("", Ty::Float, span(), Origin::Temp);
+        body.push(if *f.ty(p) == Ty::Float {
+            Stmt::Assign {
+                target: part,
+                op: Op::Prim(prim("scaled"), vec![Atom::Var(t), Atom::Var(a)]),
+                span: span(),
+            }
+        } else {
+            Stmt::Sweep(Sweep::Kernel(Kernel::Along {
+                target: part,
+                tangent: Place::var(t),
+                gradient: Place::var(a),
+            }))
+        });
+        tangent = if i == 0 {
+            Atom::Var(part)
+        } else {
+            let sum = f.add_var("", Ty::Float, span(), Origin::Temp);
+            body.push(Stmt::Assign {
+                target: sum,
+                op: Op::Prim(prim("add"), vec![tangent, Atom::Var(part)]),
+                span: span(),
+            });
+            Atom::Var(sum)
+        };
+    }
+    let tan = f.add_var(
+        Binder::Tangent.name("value"),
+        Ty::Float,
+        span(),
+        Origin::Made(Binder::Tangent, Some(value)),
+    );
+    body.push(Stmt::Assign {
+        target: tan,
+        op: Op::Use(tangent),
+        span: span(),
+    });
+    f.body = body;
+    f.returns = vec![value, tan];
+    Companion {
+        suffix: "pushforward",
+        func: f,
+        errors: Vec::new(),
+    }
+}
+
+fn prim(name: &str) -> crate::rules::Prim {
+    crate::rules::prim(name).expect("the rule table has it")
 }
 
 /// The user's function with no body: its parameters and variables.

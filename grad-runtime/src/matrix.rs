@@ -70,6 +70,11 @@ where
         self.as_slice().iter().fold(T::zero(), |acc, &x| acc + x)
     }
     #[inline]
+    #[track_caller]
+    fn along(&self, gradient: &Self) -> T {
+        <[T]>::along(self.as_slice(), gradient.as_slice())
+    }
+    #[inline]
     fn flat_len(&self) -> usize {
         self.len()
     }

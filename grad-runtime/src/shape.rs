@@ -74,6 +74,28 @@ pub trait Differentiable {
     /// Reads the floats in flat order from `src[..self.flat_len()]`: the
     /// inverse of [`write_flat`](Self::write_flat). Panics if `src` is shorter.
     fn read_flat(&mut self, src: &[Self::Scalar]);
+    /// The derivative along the tangent `self` of a function whose gradient is `gradient`:
+    /// the sum of `self_i * gradient_i` over the floats, in flat order, the floats where
+    /// `self_i` is zero skipped (they add zero even where `gradient_i` is infinite or NaN).
+    /// Panics if the shapes differ.
+    ///
+    /// The default goes through [`write_flat`](Self::write_flat); the implementations in
+    /// this crate and `#[derive(Differentiable)]` walk the value without allocating.
+    fn along(&self, gradient: &Self) -> Self::Scalar {
+        let n = self.flat_len();
+        assert!(
+            n == gradient.flat_len(),
+            "Differentiable::along: shapes differ ({n} and {} floats)",
+            gradient.flat_len()
+        );
+        let mut t = vec![Self::Scalar::zero(); n];
+        let mut g = vec![Self::Scalar::zero(); n];
+        self.write_flat(&mut t);
+        gradient.write_flat(&mut g);
+        t.iter()
+            .zip(&g)
+            .fold(Self::Scalar::zero(), |s, (t, g)| s + crate::scaled(*t, *g))
+    }
 
     /// [`add_scaled`](Self::add_scaled) over a slice of `Self`, element by
     /// element (lengths already checked). `f32` and `f64` override it with
@@ -240,6 +262,10 @@ macro_rules! impl_scalar {
             fn read_flat(&mut self, src: &[$t]) {
                 *self = src[0];
             }
+            #[inline]
+            fn along(&self, gradient: &$t) -> $t {
+                crate::scaled(*self, *gradient)
+            }
 
             #[inline]
             fn slice_add_scaled(dst: &mut [$t], alpha: $t, src: &[$t]) {
@@ -309,6 +335,19 @@ impl<T: Differentiable> Differentiable for [T] {
     fn read_flat(&mut self, src: &[T::Scalar]) {
         T::slice_read_flat(self, src);
     }
+    #[inline]
+    #[track_caller]
+    fn along(&self, gradient: &[T]) -> T::Scalar {
+        assert!(
+            self.len() == gradient.len(),
+            "Differentiable::along: shapes differ (lengths {} and {})",
+            self.len(),
+            gradient.len()
+        );
+        self.iter()
+            .zip(gradient)
+            .fold(T::Scalar::zero(), |s, (t, g)| s + t.along(g))
+    }
 }
 
 /// Forwards every method but `zero_like` to the `[T]` implementation.
@@ -342,6 +381,11 @@ macro_rules! forward_to_slice {
         #[inline]
         fn read_flat(&mut self, src: &[T::Scalar]) {
             <[T]>::read_flat(self, src)
+        }
+        #[inline]
+        #[track_caller]
+        fn along(&self, gradient: &Self) -> T::Scalar {
+            <[T]>::along(self, gradient)
         }
     };
 }
@@ -394,6 +438,10 @@ macro_rules! impl_tuple {
             #[inline]
             fn sum(&self) -> S {
                 S::zero() $(+ self.$i.sum())+
+            }
+            #[inline]
+            fn along(&self, gradient: &Self) -> S {
+                S::zero() $(+ self.$i.along(&gradient.$i))+
             }
             #[inline]
             fn flat_len(&self) -> usize {
@@ -786,5 +834,70 @@ mod tests {
         let st: (f64, Vec<f64>, [f64; 1]) = t.as_seed();
         assert_eq!(st, t);
         assert_eq!((5.0,).as_seed(), (5.0,));
+    }
+
+    #[test]
+    fn along_skips_zero_tangents() {
+        // Scalars, nested arrays, slices, `Vec`s and tuples: the sum of t_i g_i in flat order.
+        assert_eq!(2.0f64.along(&3.0), 6.0);
+        assert_eq!(0.0f64.along(&f64::INFINITY), 0.0);
+        assert_eq!(0.0f32.along(&f32::NAN), 0.0);
+        let t = [[1.0, 0.0], [2.0, -1.0]];
+        let g = [[3.0, f64::NAN], [0.5, 4.0]];
+        assert_eq!(t.along(&g), 3.0 + 1.0 - 4.0);
+        assert_eq!(t[..].along(&g[..]), 0.0);
+        let v = vec![vec![1.0], vec![0.0, 2.0]];
+        let w = vec![vec![5.0], vec![f64::INFINITY, 0.25]];
+        assert_eq!(v.along(&w), 5.5);
+        assert_eq!((1.0, [0.0, 2.0]).along(&(2.0, [f64::NAN, 3.0])), 8.0);
+        // A nonzero tangent meets an infinite entry: the formula's value.
+        assert_eq!([1.0, 1.0].along(&[f64::INFINITY, 1.0]), f64::INFINITY);
+    }
+
+    #[test]
+    #[should_panic(expected = "shapes differ")]
+    fn along_rejects_other_shapes() {
+        [1.0, 2.0][..].along(&[1.0][..]);
+    }
+
+    /// A shape implemented outside this crate, with the provided `along`.
+    #[derive(Clone)]
+    struct Pair(f64, f64);
+
+    impl Differentiable for Pair {
+        type Scalar = f64;
+        type Owned = Pair;
+        fn zero_like(&self) -> Pair {
+            Pair(0.0, 0.0)
+        }
+        fn add_scaled(&mut self, alpha: f64, x: &Pair) {
+            self.0.add_scaled(alpha, &x.0);
+            self.1.add_scaled(alpha, &x.1);
+        }
+        fn scale(&mut self, alpha: f64) {
+            self.0.scale(alpha);
+            self.1.scale(alpha);
+        }
+        fn set_zero(&mut self) {
+            *self = Pair(0.0, 0.0);
+        }
+        fn sum(&self) -> f64 {
+            self.0 + self.1
+        }
+        fn flat_len(&self) -> usize {
+            2
+        }
+        fn write_flat(&self, out: &mut [f64]) {
+            out[..2].copy_from_slice(&[self.0, self.1]);
+        }
+        fn read_flat(&mut self, src: &[f64]) {
+            *self = Pair(src[0], src[1]);
+        }
+    }
+
+    #[test]
+    fn the_provided_along_goes_through_the_flat_order() {
+        assert_eq!(Pair(0.0, 2.0).along(&Pair(f64::NAN, 3.0)), 6.0);
+        assert_eq!(Pair(1.0, -1.0).along(&Pair(4.0, 3.0)), 1.0);
     }
 }

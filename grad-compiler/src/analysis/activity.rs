@@ -108,6 +108,11 @@ pub fn flows(s: &Stmt) -> Vec<(VarId, VarId)> {
                     Kernel::ScaleAll { alpha, y } => (vec![alpha.var()], y.root),
                     Kernel::ZeroAll { y } => (Vec::new(), y.root),
                     Kernel::SumAll { target, place } => (vec![Some(place.root)], *target),
+                    Kernel::Along {
+                        target,
+                        tangent,
+                        gradient,
+                    } => (vec![Some(tangent.root), Some(gradient.root)], *target),
                     Kernel::SetUnit { y, .. } => (Vec::new(), y.root),
                     Kernel::WriteRow { parts, out, .. } => {
                         (parts.iter().map(|p| Some(p.root)).collect(), out.root)

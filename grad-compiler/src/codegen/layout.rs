@@ -111,7 +111,10 @@ pub fn layout(f: &Function) -> Layout {
                 let is_def = matches!(s, Stmt::Assign { target, op, .. }
                     if *target == v && !visit::op_reads(op).contains(&v));
                 let def_here = matches!(s, Stmt::Assign { target, .. } if *target == v)
-                    || matches!(s, Stmt::Sweep(Sweep::Call { target: Some(t), .. }) if *t == v);
+                    || matches!(s, Stmt::Sweep(Sweep::Call { target: Some(t), .. }) if *t == v)
+                    || matches!(s, Stmt::Sweep(Sweep::Kernel(
+                        Kernel::SumAll { target: t, .. } | Kernel::Along { target: t, .. }
+                    )) if *t == v);
                 if is_def || (def_here && !visit::effects(s).reads.contains(&v)) {
                     let_at.insert(sid, mutable);
                     decl_at

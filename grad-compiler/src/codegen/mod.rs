@@ -946,7 +946,7 @@ impl<'a> Printer<'a> {
                         None => quote!(#c;),
                     }
                 }
-                Sweep::Kernel(kern) => self.kernel(kern, k),
+                Sweep::Kernel(kern) => self.kernel(s, kern, k),
             },
         }
     }
@@ -1014,7 +1014,8 @@ impl<'a> Printer<'a> {
         }
     }
 
-    fn kernel(&self, kern: &Kernel, k: &TokenStream) -> TokenStream {
+    /// A kernel statement `s`.
+    fn kernel(&self, s: &Stmt, kern: &Kernel, k: &TokenStream) -> TokenStream {
         let float_kind = |p: &Place| {
             let t = self.f.place_ty(p).deref();
             if t == Ty::Float {
@@ -1089,14 +1090,24 @@ impl<'a> Printer<'a> {
                 }
             },
             Kernel::SumAll { target, place } => {
-                let lhs = self.ident(*target);
+                let lhs = self.assign_to(s, *target);
                 let xs = self.shared(place);
-                quote!(#lhs = #k::runtime::Differentiable::sum(#xs);)
+                quote!(#lhs #k::runtime::Differentiable::sum(#xs);)
             }
             Kernel::SetUnit { y, index } => {
                 let ys = self.exclusive(y);
                 let i = self.atom(index, false).tokens;
                 quote!(#k::runtime::set_unit(#ys, #i);)
+            }
+            Kernel::Along {
+                target,
+                tangent,
+                gradient,
+            } => {
+                let lhs = self.assign_to(s, *target);
+                let t = self.shared(tangent);
+                let g = self.shared(gradient);
+                quote!(#lhs #k::runtime::Differentiable::along(#t, #g);)
             }
             Kernel::WriteRow { parts, out, row } => {
                 let m = self.exclusive(out);

@@ -429,7 +429,7 @@ fn per_sample(b: &Block, var: VarId, bufs: &[VarId]) -> bool {
                 | Kernel::ZeroAll { y }
                 | Kernel::SetUnit { y, .. }
                 | Kernel::WriteRow { out: y, .. } => buffer_indices(y, [], bufs, &mut at),
-                Kernel::SumAll { .. } => {}
+                Kernel::SumAll { .. } | Kernel::Along { .. } => {}
             },
             Stmt::Sweep(Sweep::Call { call, .. }) => {
                 for a in &call.args {

@@ -152,6 +152,10 @@ fn wrt(options: &Options, l: &Lowered) -> Result<Vec<VarId>, String> {
         .collect())
 }
 
+/// The suffix under which the tests keep the forward-mode pushforward of a float result
+/// (`expand` emits the pullback's gradient along the tangents instead).
+pub const FORWARD_MODE: &str = "forward_mode";
+
 /// Builds the companions in `expand`'s order.
 fn companions_of(c: &mut Compiled, src: &FnSource) {
     let sums = crate::reverse::Sums::of(&c.options);
@@ -173,7 +177,15 @@ fn companions_of(c: &mut Compiled, src: &FnSource) {
         if c.options.hessian {
             second = second_order(&cx, &pb, &gi);
         }
-        out.extend([pb, pf, gi, grad]);
+        // `expand` emits the pullback's gradient along the tangents as the pushforward of a
+        // float result; forward mode is kept under its own name, so that the property tests
+        // still check the forward transform (what `f_hvp` is made of) against reverse mode.
+        let along = wrappers::pushforward(&cx);
+        let forward = Companion {
+            suffix: FORWARD_MODE,
+            ..pf
+        };
+        out.extend([pb, along, forward, gi, grad]);
     } else {
         out.extend([pb, pf]);
         out.push(companions::jacobian_rows(

@@ -1162,6 +1162,22 @@ impl Machine<'_> {
                     v => return Err(format!("write_row into {}", v.kind())),
                 }
             }
+            Kernel::Along {
+                target,
+                tangent,
+                gradient,
+            } => {
+                self.stats.count("along");
+                let (t, g) = (fr.read(tangent)?.flat(), fr.read(gradient)?.flat());
+                if t.len() != g.len() {
+                    return Err(format!("along: {} and {} floats", t.len(), g.len()));
+                }
+                let f32 = fr.f32;
+                let s = t.iter().zip(&g).fold(0.0, |s, (t, g)| {
+                    rnd(f32, s + if *t == 0.0 { 0.0 } else { rnd(f32, t * g) })
+                });
+                fr.set(*target, Value::Float(s))?;
+            }
             Kernel::SumAll { target, place } => {
                 self.stats.count("sum_all");
                 let s = sum(fr.f32, fr.read(place)?);

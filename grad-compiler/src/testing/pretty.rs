@@ -290,5 +290,15 @@ fn kernel(f: &Function, k: &Kernel) -> String {
         Kernel::SumAll { target, place: p } => {
             format!("{} = sum({})", var(f, *target), place(f, p))
         }
+        Kernel::Along {
+            target,
+            tangent,
+            gradient,
+        } => format!(
+            "{} = along({}, {})",
+            var(f, *target),
+            place(f, tangent),
+            place(f, gradient)
+        ),
     }
 }

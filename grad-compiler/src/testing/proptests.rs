@@ -33,7 +33,7 @@
 //! `GRAD_SHOW=file` (its companions' IR); and the minimal sources of the compiler bugs found,
 //! as `#[ignore]`d tests that pass once each bug is fixed.
 
-use super::compile::{compile_library, Compiled};
+use super::compile::{compile_library, Compiled, FORWARD_MODE};
 use super::eval::{self, Limits, Outcome, Registry, Value};
 use super::gen::{self, Program, Rng, IDX_LEN};
 use crate::ir::{Function, Origin, Param, Passing, VarId};
@@ -472,19 +472,21 @@ impl PointCheck<'_> {
         Ok(())
     }
 
-    /// Column `k` by the pushforward, and how fast intermediates move along it.
+    /// Column `k` by forward mode (the pushforward, or for a float result the forward-mode
+    /// one the tests keep beside it), and how fast intermediates move along it.
     fn column(&self, k: usize, tally: &mut Tally) -> C<(Vec<f64>, f64)> {
+        let suffix = if self.case.main().scalar {
+            FORWARD_MODE
+        } else {
+            "pushforward"
+        };
         let tangents = shaped(&self.args, &[(self.comps[k], 1.0)]);
-        let called =
-            self.case.call(
-                "run-pushforward",
-                "pushforward",
-                &self.args,
-                &|role| match role {
-                    Role::Of(Binder::Tangent, i) => tangents.get(i).cloned(),
-                    _ => None,
-                },
-            )?;
+        let called = self
+            .case
+            .call("run-pushforward", suffix, &self.args, &|role| match role {
+                Role::Of(Binder::Tangent, i) => tangents.get(i).cloned(),
+                _ => None,
+            })?;
         merge(tally, &called.out);
         if called.returns.len() != 2 {
             return fail("pushforward-value", "the pushforward returns no tangent");
@@ -502,6 +504,32 @@ impl PointCheck<'_> {
             );
         }
         Ok((t, called.out.stats.max_tangent))
+    }
+
+    /// A float result's `pushforward` (the pullback's gradient along the tangents) along
+    /// unit tangent `k` is gradient entry `k` (`gradient`, the pullback's) bit for bit, and
+    /// the function's value.
+    fn along_is_gradient(&self, k: usize, gradient: f64, tally: &mut Tally) -> C<()> {
+        let tangents = shaped(&self.args, &[(self.comps[k], 1.0)]);
+        let called =
+            self.case
+                .call("run-along", "pushforward", &self.args, &|role| match role {
+                    Role::Of(Binder::Tangent, i) => tangents.get(i).cloned(),
+                    _ => None,
+                })?;
+        merge(tally, &called.out);
+        self.check_value("along-value", &called.returns[0], true)?;
+        let got = called.returns.get(1).and_then(Value::as_f64);
+        if !got.is_some_and(|g| same(g, gradient)) {
+            return fail(
+                "along",
+                format!(
+                    "input {:?}: pushforward {got:?}, gradient {gradient:e}",
+                    self.comps[k]
+                ),
+            );
+        }
+        Ok(())
     }
 
     /// The pullback adds `seed^T J` into buffers that already hold values.
@@ -774,6 +802,9 @@ fn check_point(case: &Case, args: Vec<Value>, rng: &mut Rng, tally: &mut Tally) 
             }
         }
         pc.fd_column(k, &col, speed, tally)?;
+        if case.main().scalar {
+            pc.along_is_gradient(k, rows[0][k], tally)?;
+        }
     }
     if !case.main().scalar {
         check_jacobian_rows(&pc, &rows, tally)?;
@@ -1329,23 +1360,21 @@ fn kink_conventions() {
                     ));
                 }
                 let tangents = shaped(&args, &[(cs[k], 1.0)]);
-                let pf = case
-                    .call(
-                        "run-pushforward",
-                        "pushforward",
-                        &args,
-                        &|role| match role {
+                // The emitted pushforward (the gradient along the tangent) and forward mode.
+                for suffix in ["pushforward", FORWARD_MODE] {
+                    let pf = case
+                        .call("run-pushforward", suffix, &args, &|role| match role {
                             Role::Of(Binder::Tangent, i) => tangents.get(i).cloned(),
                             _ => None,
-                        },
-                    )
-                    .unwrap_or_else(|f| panic!("{src}: {}", f.msg));
-                let t = pf.returns[1].as_f64().unwrap_or(f64::NAN);
-                if !same(t, want[c.param]) {
-                    bad.push(format!(
-                        "{} at {at:?}: forward d/dx{} = {t}, documented {}",
-                        r.name, c.param, want[c.param]
-                    ));
+                        })
+                        .unwrap_or_else(|f| panic!("{src}: {}", f.msg));
+                    let t = pf.returns[1].as_f64().unwrap_or(f64::NAN);
+                    if !same(t, want[c.param]) {
+                        bad.push(format!(
+                            "{} at {at:?}: {suffix} d/dx{} = {t}, documented {}",
+                            r.name, c.param, want[c.param]
+                        ));
+                    }
                 }
             }
         }
