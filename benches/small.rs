@@ -11,7 +11,8 @@
 //!   gradient into a caller buffer);
 //! - directional derivatives (`f_pushforward`, the pullback's gradient along the tangent)
 //!   of Rosenbrock in two variables and over a slice (n = 16, 1000), against a hand-written
-//!   forward-mode JVP and num-dual's dual numbers.
+//!   forward-mode JVP and num-dual's dual numbers; over the slice also with
+//!   `#[derive_gradient(forward)]` (forward mode).
 //!
 //! After each criterion group, the generated and the hand-written gradient are also timed
 //! alternately (`support/interleaved.rs`) for a ratio under the same conditions.
@@ -216,6 +217,18 @@ fn rosenbrock_jvp_hand(x: f64, y: f64, tx: f64, ty: f64) -> (f64, f64) {
     let b = y - x * x;
     let (ta, tb) = (-tx, ty - 2.0 * x * tx);
     (a * a + 100.0 * b * b, 2.0 * a * ta + 200.0 * b * tb)
+}
+
+/// `rosenbrock_n` with `f_pushforward` by forward mode.
+#[derive_gradient(forward)]
+fn rosenbrock_n_forward(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        let a = 1.0 - x[i];
+        let b = x[i + 1] - x[i] * x[i];
+        s += a * a + 100.0 * b * b;
+    }
+    s
 }
 
 /// Slice Rosenbrock's value and derivative along `t`, forward mode by hand.
@@ -484,10 +497,16 @@ fn pushforward(c: &mut Criterion) {
         close(d, hd);
         let duals: Vec<Dual64> = x.iter().zip(&t).map(|(x, t)| Dual64::new(*x, *t)).collect();
         close(rosenbrock_n_dual(&duals).eps, hd);
+        let (fv, fd) = rosenbrock_n_forward_pushforward(&x, &t);
+        close(fv, hv);
+        close(fd, hd);
         let name = format!("rosenbrock_n{n}_jvp");
         let mut group = config(c, &name);
         group.bench_function("generated_pushforward", |b| {
             b.iter(|| rosenbrock_n_pushforward(black_box(&x), black_box(&t)))
+        });
+        group.bench_function("generated_forward", |b| {
+            b.iter(|| rosenbrock_n_forward_pushforward(black_box(&x), black_box(&t)))
         });
         group.bench_function("hand_jvp", |b| {
             b.iter(|| rosenbrock_n_jvp_hand(black_box(&x), black_box(&t)))
@@ -499,6 +518,11 @@ fn pushforward(c: &mut Criterion) {
         interleaved::ratio(
             &name,
             || rosenbrock_n_pushforward(black_box(&x), black_box(&t)),
+            || rosenbrock_n_jvp_hand(black_box(&x), black_box(&t)),
+        );
+        interleaved::ratio(
+            &format!("{name}_forward"),
+            || rosenbrock_n_forward_pushforward(black_box(&x), black_box(&t)),
             || rosenbrock_n_jvp_hand(black_box(&x), black_box(&t)),
         );
     }

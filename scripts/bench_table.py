@@ -206,7 +206,7 @@ def print_others(groups):
     lines = []
     for gid, fns in sorted(groups.items()):
         if gid.endswith("_jvp"):
-            lines.append(f"| directional derivative (`{gid}`) | `f_pushforward` / hand-written JVP {ratio(fns, 'generated_pushforward', 'hand_jvp')}, num-dual / `f_pushforward` {ratio(fns, 'num_dual', 'generated_pushforward')} |")
+            lines.append(f"| directional derivative (`{gid}`) | `f_pushforward` / hand-written JVP {ratio(fns, 'generated_pushforward', 'hand_jvp')}, with `forward` {ratio(fns, 'generated_forward', 'hand_jvp')}, num-dual / `f_pushforward` {ratio(fns, 'num_dual', 'generated_pushforward')} |")
         elif gid.startswith("vec_jacobian"):
             lines.append(f"| `Vec` Jacobian over a loop that is not a sum (`{gid}`) | `f_jacobian` / a pullback per row {ratio(fns, 'generated_jacobian', 'pullback_per_row')}, / primal {ratio(fns, 'generated_jacobian', 'primal')} |")
         elif gid.startswith("jacobian"):
@@ -262,6 +262,8 @@ INTERLEAVED = [
     ("rosenbrock_jvp", "Rosenbrock, 2 variables, `f_pushforward` / hand-written forward-mode JVP"),
     ("rosenbrock_n16_jvp", "Rosenbrock over a slice, n = 16, `f_pushforward` / hand-written JVP"),
     ("rosenbrock_n1000_jvp", "Rosenbrock over a slice, n = 1000, `f_pushforward` / hand-written JVP"),
+    ("rosenbrock_n16_jvp_forward", "Rosenbrock over a slice, n = 16, `f_pushforward` with `forward` / hand-written JVP"),
+    ("rosenbrock_n1000_jvp_forward", "Rosenbrock over a slice, n = 1000, `f_pushforward` with `forward` / hand-written JVP"),
     ("jacobian_3x16", "Jacobian 3 x 16, `f_jacobian` / hand-written into stack arrays"),
     ("jacobian_3x16_matrix", "Jacobian 3 x 16, `f_jacobian` / hand-written into a `grad::Jacobian`"),
     ("jacobian_3x16_into", "Jacobian 3 x 16, `f_jacobian_into` (matrix reused) / hand-written into stack arrays"),

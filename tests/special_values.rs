@@ -613,6 +613,11 @@ fn sqrt_of_product(x: f64, y: f64) -> f64 {
     (x * y).sqrt()
 }
 
+#[derive_gradient(forward)]
+fn sqrt_of_product_forward(x: f64, y: f64) -> f64 {
+    (x * y).sqrt()
+}
+
 #[derive_gradient]
 fn sqrt_of_product_and_inputs(x: f64, y: f64) -> [f64; 3] {
     [(x * y).sqrt(), x, y]
@@ -637,6 +642,15 @@ fn pushforward_of_a_float_result_is_the_gradient_along_the_tangent() {
     assert_eq!(sqrt_of_product_pushforward(0.0, 1.0, 0.0, 0.0), (0.0, 0.0));
     // Forward mode (the columns of a Jacobian with more outputs than inputs) follows the
     // tangent through each operation instead: along y, x y stays 0 and so does its root.
+    // So does `f_pushforward` with `#[derive_gradient(forward)]`.
+    assert_eq!(
+        sqrt_of_product_forward_pushforward(0.0, 1.0, 0.0, 1.0),
+        (0.0, 0.0)
+    );
+    assert_eq!(
+        sqrt_of_product_forward_pushforward(0.0, 1.0, 1.0, 0.0),
+        (0.0, f64::INFINITY)
+    );
     let (_, j) = sqrt_of_product_and_inputs_jacobian(0.0, 1.0);
     assert_eq!(j.col(1), vec![0.0, 0.0, 1.0]);
     assert_eq!(j[(0, 0)], f64::INFINITY);

@@ -6,6 +6,7 @@
 //! #[derive_gradient(layout = "denominator")]
 //! #[derive_gradient(strict)]
 //! #[derive_gradient(hessian)]
+//! #[derive_gradient(forward)]
 //! #[derive_gradient(parallel)]
 //! #[derive_gradient(crate = "my_reexport::grad")]
 //! ```
@@ -38,6 +39,9 @@ pub struct Options {
     pub strict: bool,
     /// `hessian`: also the second-order companions.
     pub hessian: bool,
+    /// `forward`: `f_pushforward` of a float result by forward mode (a derivative program of
+    /// its own) instead of the gradient along the tangent (a call of the reverse sweep).
+    pub forward: bool,
     /// `parallel`: sum-reduction loops over samples run in chunks on several threads.
     pub parallel: bool,
 }
@@ -50,12 +54,13 @@ impl Default for Options {
             krate: syn::parse_quote!(::grad),
             strict: false,
             hessian: false,
+            forward: false,
             parallel: false,
         }
     }
 }
 
-const KNOWN: &str = "the options are `wrt(..)`, `layout = \"..\"`, `strict`, `hessian`, `parallel` and `crate = \"..\"`";
+const KNOWN: &str = "the options are `wrt(..)`, `layout = \"..\"`, `strict`, `hessian`, `forward`, `parallel` and `crate = \"..\"`";
 
 const STRICT_PARALLEL: &str = "`parallel` adds the samples' sums in chunks, so the value is not exactly the function's as `strict` asks: choose one";
 
@@ -119,6 +124,7 @@ fn option(input: ParseStream, options: &mut Options) -> syn::Result<()> {
         "strict" if options.parallel => return Err(syn::Error::new(key.span(), STRICT_PARALLEL)),
         "strict" => options.strict = true,
         "hessian" => options.hessian = true,
+        "forward" => options.forward = true,
         "parallel" if options.strict => return Err(syn::Error::new(key.span(), STRICT_PARALLEL)),
         "parallel" => options.parallel = true,
         "crate" => {

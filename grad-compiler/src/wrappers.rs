@@ -65,8 +65,9 @@ pub fn grad(cx: &Ctx, into: &Companion) -> Companion {
     }
 }
 
-/// `f_pushforward` of a function with a float result: the pullback with a unit seed into
-/// zeroed adjoints, then the gradient along the tangents, the floats with a zero tangent
+/// `f_pushforward` of a function with a float result: the gradient (`f_grad_into` into new
+/// buffers when it covers every float parameter, else the pullback with a unit seed into
+/// zeroed adjoints), then the gradient along the tangents, the floats with a zero tangent
 /// skipped (`scaled(tan_x, adj_x)` for a float, `Differentiable::along` for the rest).
 ///
 /// For a scalar result the directional derivative is the gradient dotted with the
@@ -78,14 +79,23 @@ pub fn pushforward(cx: &Ctx) -> Companion {
     let mut f = base(l);
     let mut args = user_args(&f);
     let tangents = companions::tangent_params(l, &mut f);
-    args.push(Arg::Value(Atom::Float(1.0)));
+    // `f_grad_into` when it covers every float parameter (the default): it overwrites its
+    // buffers and sums loops straight into them, where the pullback, which adds into its
+    // buffers, keeps each loop's partials in a buffer of its own.
+    let floats: Vec<VarId> = tangents.iter().map(|(p, _)| *p).collect();
+    let (suffix, binder) = if cx.wrt == floats {
+        ("grad_into", Binder::Gradient)
+    } else {
+        args.push(Arg::Value(Atom::Float(1.0)));
+        ("pullback", Binder::Adjoint)
+    };
     let mut adjoints = Vec::new();
     for &(p, _) in &tangents {
         let a = f.add_var(
-            Binder::Adjoint.name(&f.var(p).name),
+            binder.name(&f.var(p).name),
             f.ty(p).derivative(),
             f.var(p).span,
-            Origin::Made(Binder::Adjoint, Some(p)),
+            Origin::Made(binder, Some(p)),
         );
         f.body.push(Stmt::Assign {
             target: a,
@@ -96,11 +106,21 @@ pub fn pushforward(cx: &Ctx) -> Companion {
         adjoints.push(a);
     }
     let mut body = std::mem::take(&mut f.body);
-    let callee = companions::companion_callee(l, "pullback");
+    let callee = companions::companion_callee(l, suffix);
     let value = companions::call_for_value(&mut f, &mut body, callee, args);
+    let tan = f.add_var(
+        Binder::Tangent.name("value"),
+        Ty::Float,
+        span(),
+        Origin::Made(Binder::Tangent, Some(value)),
+    );
     let mut tangent = Atom::Float(0.0);
     for (i, (&(p, t), &a)) in tangents.iter().zip(&adjoints).enumerate() {
-        let part = f.add_var("", Ty::Float, span(), Origin::Temp);
+        let part = if tangents.len() == 1 {
+            tan
+        } else {
+            f.add_var("", Ty::Float, span(), Origin::Temp)
+        };
         body.push(if *f.ty(p) == Ty::Float {
             Stmt::Assign {
                 target: part,
@@ -126,17 +146,13 @@ pub fn pushforward(cx: &Ctx) -> Companion {
             Atom::Var(sum)
         };
     }
-    let tan = f.add_var(
-        Binder::Tangent.name("value"),
-        Ty::Float,
-        span(),
-        Origin::Made(Binder::Tangent, Some(value)),
-    );
-    body.push(Stmt::Assign {
-        target: tan,
-        op: Op::Use(tangent),
-        span: span(),
-    });
+    if tangents.len() != 1 {
+        body.push(Stmt::Assign {
+            target: tan,
+            op: Op::Use(tangent),
+            span: span(),
+        });
+    }
     f.body = body;
     f.returns = vec![value, tan];
     Companion {

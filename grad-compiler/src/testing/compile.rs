@@ -180,7 +180,12 @@ fn companions_of(c: &mut Compiled, src: &FnSource) {
         // `expand` emits the pullback's gradient along the tangents as the pushforward of a
         // float result; forward mode is kept under its own name, so that the property tests
         // still check the forward transform (what `f_hvp` is made of) against reverse mode.
-        let along = wrappers::pushforward(&cx);
+        // With `forward`, both are forward mode.
+        let along = if c.options.forward {
+            companions::pushforward(l)
+        } else {
+            wrappers::pushforward(&cx)
+        };
         let forward = Companion {
             suffix: FORWARD_MODE,
             ..pf

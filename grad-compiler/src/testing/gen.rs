@@ -20,7 +20,7 @@
 //! indices (`(x.abs() * 2.0) as usize % n`); nested arrays (`[[f64; 3]; 2]` locals and
 //! helper parameters: `m[i][j]`, element updates, rows iterated, nested loops) and struct
 //! fields (locals and `&Rec` helper parameters of [`REC_DEF`]: `r.a`, `r.v[j]`, field
-//! updates); the options `wrt(..)`, `strict`, `parallel`, `hessian`.
+//! updates); the options `wrt(..)`, `strict`, `parallel`, `hessian`, `forward`.
 //! Some identifiers are the names the generated code uses ([`Binder::example`], `t1`,
 //! `adj_x0`), so name capture shows.
 //!
@@ -1922,6 +1922,9 @@ fn main_attr(rng: &mut Rng, names: &[String], hessian: bool) -> String {
     } else if rng.chance(0.2) {
         parts.push("parallel".into());
     }
+    if rng.chance(0.2) {
+        parts.push("forward".into());
+    }
     parts.join(", ")
 }
 
@@ -2060,7 +2063,14 @@ fn helper_fn(
     }
     let tail = g.tail();
     used.extend(g.used.iter().cloned());
-    let attr = if hessian { "hessian" } else { "" };
+    // A helper's forward-mode pushforward is what a main function's Jacobian columns call.
+    let forward = g.rng.chance(0.3);
+    let attr = match (hessian, forward) {
+        (true, true) => "hessian, forward",
+        (true, false) => "hessian",
+        (false, true) => "forward",
+        (false, false) => "",
+    };
     (
         FnDef {
             attr: attr.into(),

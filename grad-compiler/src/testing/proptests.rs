@@ -518,7 +518,7 @@ impl PointCheck<'_> {
                     _ => None,
                 })?;
         merge(tally, &called.out);
-        self.check_value("along-value", &called.returns[0], true)?;
+        self.check_value("along-value", &called.returns[0], !self.strict_free())?;
         let got = called.returns.get(1).and_then(Value::as_f64);
         if !got.is_some_and(|g| same(g, gradient)) {
             return fail(
@@ -802,7 +802,8 @@ fn check_point(case: &Case, args: Vec<Value>, rng: &mut Rng, tally: &mut Tally) 
             }
         }
         pc.fd_column(k, &col, speed, tally)?;
-        if case.main().scalar {
+        // With `forward` the pushforward is forward mode (the column above).
+        if case.main().scalar && !case.main().options.forward {
             pc.along_is_gradient(k, rows[0][k], tally)?;
         }
     }
