@@ -14,6 +14,8 @@ and reports, each the median of three rebuilds of that crate alone (its dependen
   - `cargo build --release` of annotated + caller (every `f_grad` compiled) vs plain +
     caller_plain,
   - the expanded lines (rustfmt'd) vs the source lines;
+  - `cargo check` of that expansion compiled as plain code (expanded/), against plain: what
+    checking the generated code costs without the macro's own run;
 and then the `cargo check` and both release builds again with the macro compiled optimised
 (`[profile.dev.package.grad-compiler] opt-level = 3` and the same for `release`, the setting
 the README recommends): cargo builds proc macros unoptimised by default, in release builds
@@ -114,7 +116,7 @@ OPT_MACRO = "".join(
     for profile in ["dev", "release"]
     for package in ["grad-compiler", "grad-macro"]
 )
-MEMBERS = '["plain", "annotated", "caller", "caller_plain"]'
+MEMBERS = '["plain", "annotated", "caller", "caller_plain", "expanded"]'
 
 
 def scaffold(d):
@@ -122,6 +124,7 @@ def scaffold(d):
     shutil.rmtree(os.path.join(d, "annotated"), ignore_errors=True)
     shutil.rmtree(os.path.join(d, "caller"), ignore_errors=True)
     shutil.rmtree(os.path.join(d, "caller_plain"), ignore_errors=True)
+    shutil.rmtree(os.path.join(d, "expanded"), ignore_errors=True)
     write(os.path.join(d, "Cargo.toml"), WORKSPACE.format(members=MEMBERS))
     grad = f'grad = {{ path = "{ROOT}" }}\n'
     crates = [
@@ -129,6 +132,7 @@ def scaffold(d):
         ("annotated", grad),
         ("caller", 'annotated = { path = "../annotated" }\n'),
         ("caller_plain", 'plain = { path = "../plain" }\n'),
+        ("expanded", grad),
     ]
     for name, deps in crates:
         write(
@@ -137,6 +141,7 @@ def scaffold(d):
         )
     write(os.path.join(d, "plain", "src", "lib.rs"), library(False))
     write(os.path.join(d, "annotated", "src", "lib.rs"), library(True))
+    write(os.path.join(d, "expanded", "src", "lib.rs"), "#![allow(clippy::all, unused)]\n" + expansion(d))
     for name, call in [("caller", "annotated::f{i}_grad(&x, 0.3, 0.7, x.len()).0"), ("caller_plain", "plain::f{i}(&x, 0.3, 0.7, x.len())")]:
         calls = "\n".join(f"    total += {call.format(i=i)};" for i in range(N_FUNCTIONS))
         write(
@@ -164,16 +169,20 @@ def timed_rebuild(d, crate, touch, *args):
     return statistics.median(times)
 
 
-def expanded_lines(d):
-    """Lines of the rustfmt'd expansion of annotated/src/lib.rs, through grad-compiler."""
-    out = subprocess.run(
+def expansion(d):
+    """The expansion of annotated/src/lib.rs, through grad-compiler."""
+    return subprocess.run(
         ["cargo", "run", "-q", "--release", "-p", "grad-dev", "--example", "expand_file", "--", os.path.join(d, "annotated", "src", "lib.rs")],
         cwd=ROOT,
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    fmt = subprocess.run(["rustfmt", "--edition", "2021"], input=out, capture_output=True, text=True, check=True).stdout
+
+
+def expanded_lines(d):
+    """Lines of the rustfmt'd expansion of annotated/src/lib.rs."""
+    fmt = subprocess.run(["rustfmt", "--edition", "2021"], input=expansion(d), capture_output=True, text=True, check=True).stdout
     return len([l for l in fmt.splitlines() if l.strip()])
 
 
@@ -186,6 +195,8 @@ def main():
     check_plain = timed_rebuild(d, "plain", "plain/src/lib.rs", "check")
     check_ann = timed_rebuild(d, "annotated", "annotated/src/lib.rs", "check")
     rows.append(("`cargo check`, library", check_plain, check_ann))
+    check_expanded = timed_rebuild(d, "expanded", "expanded/src/lib.rs", "check")
+    rows.append(("`cargo check`, the expansion compiled as plain code (no macro run)", check_plain, check_expanded))
     rel_plain = timed_rebuild(d, "plain", "plain/src/lib.rs", "build", "--release")
     rel_ann = timed_rebuild(d, "annotated", "annotated/src/lib.rs", "build", "--release")
     rows.append(("`cargo build --release`, library (companions unused)", rel_plain, rel_ann))
@@ -208,7 +219,7 @@ def main():
     write(os.path.join(d, "Cargo.toml"), WORKSPACE.format(members=MEMBERS))
     optimised = "macro optimised (`opt-level = 3` for grad-compiler)"
     rows.insert(1, (f"`cargo check`, library, {optimised}", check_plain, check_ann_opt))
-    rows.insert(3, (f"`cargo build --release`, library, {optimised}", rel_plain, rel_ann_opt))
+    rows.insert(4, (f"`cargo build --release`, library, {optimised}", rel_plain, rel_ann_opt))
     rows.append(
         (
             f"`cargo build --release`, library + binary calling every `f_grad`, {optimised}",

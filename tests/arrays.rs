@@ -426,6 +426,45 @@ fn strict_companions_return_the_exact_value() {
     }
 }
 
+/// A dot product: its companions sum it with the vectorised kernel (reassociated).
+#[derive_gradient]
+fn dot(w: &[f64], x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += w[i] * x[i];
+    }
+    s
+}
+
+/// `strict`, calling a function without it; more outputs than differentiated inputs, so its
+/// Jacobian is built from forward-mode columns, which call the callee's pushforward (its
+/// reverse sweep, whose value is reassociated).
+#[derive_gradient(strict, wrt(a))]
+fn weighted(w: &[f64], x: &[f64], a: f64) -> [f64; 4] {
+    let s = dot(w, x);
+    [a * s, s, a, a * a * s]
+}
+
+#[test]
+fn strict_values_do_not_come_from_a_callees_reverse_sweep() {
+    let n = 37;
+    let mut exact_elsewhere = 0;
+    for seed in 0..20 {
+        let w = random(seed + 400, n, -2.0, 2.0);
+        let x = random(seed + 500, n, -2.0, 2.0);
+        let a = 0.75;
+        let want = weighted(&w, &x, a);
+        let (value, j) = weighted_jacobian(&w, &x, a);
+        assert_eq!(value, want, "the value, bit for bit");
+        exact_elsewhere += usize::from(dot_grad(&w, &x).0 == want[1]);
+        let s = want[1];
+        assert_eq!((j.rows(), j.cols()), (4, 1));
+        assert_close(&j.col(0), &[s, 0.0, 1.0, 2.0 * a * s], 1e-14);
+    }
+    // The callee's own companions do reassociate (else this test would show nothing).
+    assert!(exact_elsewhere < 20, "dot_grad was exact at every point");
+}
+
 #[test]
 fn cumulative_product_array() {
     // c_i = x_0 ... x_i, f = sum_i c_i:  df/dx_k = sum_{i >= k} c_i / x_k (x_k != 0).

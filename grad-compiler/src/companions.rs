@@ -653,13 +653,14 @@ pub fn companion_callee(l: &Lowered, suffix: &str) -> Callee {
 /// pullback's gradient along the tangents, [`crate::wrappers::pushforward`]); the tests run
 /// it for every result, as the forward transform is also what `f_hvp` and
 /// `f_pullback_pushforward` are made of.
-pub fn pushforward(l: &Lowered) -> Companion {
+pub fn pushforward(l: &Lowered, sums: reverse::Sums) -> Companion {
     let mut base = l.func.clone();
     let result = base.returns[0];
     let tangents = tangent_params(l, &mut base);
     let plan = forward::Plan {
         tangents,
         outputs: vec![result],
+        exact_calls: sums == reverse::Sums::AsWritten,
     };
     let r = forward::forward(&base, &plan);
     let mut f = r.func;
@@ -717,6 +718,7 @@ pub fn pushforward_of(
     direction: Binder,
     out_binder: Binder,
     tangent_result: bool,
+    sums: reverse::Sums,
 ) -> Companion {
     let mut base = c.func.clone();
     let mut tangents = Vec::new();
@@ -749,7 +751,11 @@ pub fn pushforward_of(
             .filter(|p| p.passing == Passing::MutRef)
             .map(|p| p.var),
     );
-    let plan = forward::Plan { tangents, outputs };
+    let plan = forward::Plan {
+        tangents,
+        outputs,
+        exact_calls: sums == reverse::Sums::AsWritten,
+    };
     let r = forward::forward(&base, &plan);
     let mut f = r.func;
     let mut body = r.body;
@@ -796,7 +802,12 @@ fn zero_tangent(f: &mut Function, body: &mut Block, result: VarId) -> VarId {
 /// The second-order companions built from the pullback `pb` and `grad_into` `gi`:
 /// `f_pullback_pushforward` (forward over the pullback, what callers' Hessians call) and
 /// `f_hvp_into` (forward over `grad_into` along the directions of the parameters `wrt`).
-pub fn second_order(pb: &Companion, gi: &Companion, wrt: &[VarId]) -> (Companion, Companion) {
+pub fn second_order(
+    pb: &Companion,
+    gi: &Companion,
+    wrt: &[VarId],
+    sums: reverse::Sums,
+) -> (Companion, Companion) {
     let floats: Vec<VarId> = pb
         .func
         .params
@@ -811,6 +822,7 @@ pub fn second_order(pb: &Companion, gi: &Companion, wrt: &[VarId]) -> (Companion
         Binder::Tangent,
         Binder::Tangent,
         true,
+        sums,
     );
     let mut inputs: Vec<VarId> = wrt.to_vec();
     inputs.extend(
@@ -827,6 +839,7 @@ pub fn second_order(pb: &Companion, gi: &Companion, wrt: &[VarId]) -> (Companion
         Binder::Direction,
         Binder::HessianVector,
         false,
+        sums,
     );
     (pbpf, hvp_into)
 }

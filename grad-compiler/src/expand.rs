@@ -250,7 +250,7 @@ fn generate(
     let (pf, how) = if scalar && !options.forward {
         (wrappers::pushforward(&cx), format!("The value of [`{fname}`] and its directional derivative along the tangents `tan_*` of its float parameters (a Jacobian-vector product): its gradient over every float parameter, by one reverse sweep, dotted with the tangents (the floats with a zero tangent skipped). Forward mode with `#[derive_gradient(forward)]`."))
     } else {
-        (companions::pushforward(l), format!("Forward mode (pushforward, a Jacobian-vector product) of [`{fname}`]: returns its value and its directional derivative along the tangents `tan_*` of its float parameters."))
+        (companions::pushforward(l, sums), format!("Forward mode (pushforward, a Jacobian-vector product) of [`{fname}`]: returns its value and its directional derivative along the tangents `tan_*` of its float parameters."))
     };
     out.extend(cx.print(
         &pf,
@@ -409,7 +409,7 @@ fn stubs(options: &Options, src: &FnSource) -> TokenStream {
     let pf = if scalar && !options.forward {
         wrappers::pushforward(&cx)
     } else {
-        companions::pushforward(&l)
+        companions::pushforward(&l, crate::reverse::Sums::Reassociated)
     };
     out.extend(stub(&pf, quote!((#r, #r))));
     if scalar {

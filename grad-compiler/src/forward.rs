@@ -20,6 +20,9 @@ pub struct Plan {
     pub tangents: Vec<(VarId, VarId)>,
     /// The outputs whose tangents are wanted.
     pub outputs: Vec<VarId>,
+    /// `strict`: a call's value comes from the callee itself, its tangent from the callee's
+    /// pushforward (whose value, the reverse sweep's for a float result, may be reassociated).
+    pub exact_calls: bool,
 }
 
 /// The result of the transform.
@@ -62,6 +65,7 @@ pub fn forward(orig: &Function, plan: &Plan) -> Forwarded {
         active,
         tan,
         infinite,
+        exact_calls: plan.exact_calls,
     };
     let body = cx.block(&orig.body);
     Forwarded {
@@ -77,6 +81,8 @@ struct Forward {
     tan: HashMap<VarId, VarId>,
     /// Variables whose tangent may be infinite at a finite point.
     infinite: Vec<bool>,
+    /// See [`Plan::exact_calls`].
+    exact_calls: bool,
 }
 
 /// The variables whose tangent may be infinite at a finite point: results of singular
@@ -161,10 +167,19 @@ impl Forward {
             } if self.is_active(*target) => {
                 let pair = self.call(call, Some(*target), out);
                 if let Some(pair) = pair {
-                    for (i, v) in [*target, self.tan[target]].into_iter().enumerate() {
+                    let load = |i: u32| Op::Load(Place::var(pair).field(Member::Unnamed(i)));
+                    out.push(Stmt::Assign {
+                        target: self.tan[target],
+                        op: load(1),
+                        span: *span,
+                    });
+                    // After the tangent: the call's arguments may read `target`.
+                    if self.exact_calls {
+                        out.push(s.clone());
+                    } else {
                         out.push(Stmt::Assign {
-                            target: v,
-                            op: Op::Load(Place::var(pair).field(Member::Unnamed(i as u32))),
+                            target: *target,
+                            op: load(0),
                             span: *span,
                         });
                     }

@@ -429,7 +429,8 @@ pub fn second_order(cx: &Ctx, pb: &Companion, gi: &Companion) -> TokenStream {
     let r = cx.result();
     let fname = &cx.src.sig.ident;
     let mut out = TokenStream::new();
-    let (pbpf, hvp_into) = companions::second_order(pb, gi, &cx.wrt);
+    let (pbpf, hvp_into) =
+        companions::second_order(pb, gi, &cx.wrt, crate::reverse::Sums::of(cx.options));
     out.extend(cx.print(
         &pbpf,
         quote!((#r, #r)),

@@ -169,7 +169,7 @@ fn companions_of(c: &mut Compiled, src: &FnSource) {
     };
     let mut out: Vec<Companion> = Vec::new();
     let pb = companions::pullback(l, sums);
-    let pf = companions::pushforward(l);
+    let pf = companions::pushforward(l, sums);
     let mut second = Vec::new();
     if c.scalar {
         let gi = companions::grad_into(l, &c.wrt, sums, &pb.func);
@@ -182,7 +182,7 @@ fn companions_of(c: &mut Compiled, src: &FnSource) {
         // still check the forward transform (what `f_hvp` is made of) against reverse mode.
         // With `forward`, both are forward mode.
         let along = if c.options.forward {
-            companions::pushforward(l)
+            companions::pushforward(l, sums)
         } else {
             wrappers::pushforward(&cx)
         };
@@ -210,7 +210,8 @@ fn companions_of(c: &mut Compiled, src: &FnSource) {
 /// `f_pullback_pushforward`, `f_hvp_into` and `f_hvp`, as [`wrappers::second_order`]
 /// builds them.
 fn second_order(cx: &Ctx, pb: &Companion, gi: &Companion) -> Vec<Companion> {
-    let (pbpf, hvp_into) = companions::second_order(pb, gi, &cx.wrt);
+    let (pbpf, hvp_into) =
+        companions::second_order(pb, gi, &cx.wrt, crate::reverse::Sums::of(cx.options));
     let hvp = crate::wrappers::hvp_wrapper(cx, &hvp_into);
     vec![pbpf, hvp_into, hvp]
 }
