@@ -6,7 +6,9 @@
 //! cargo test -p grad-compiler --lib write_compiled_programs`) and compiled through the real
 //! macro in this one crate. For each,
 //! at several points and sizes, the generated reverse-mode gradient must agree with the
-//! generated forward mode (to rounding) and with central finite differences (away from kinks,
+//! generated forward mode (every main function has `forward`, so `f_pushforward` is forward
+//! mode; the helpers it calls have `forward` or not, as drawn, so their pushforwards are
+//! forward mode or the gradient along the tangent) to rounding and with central finite differences (away from kinks,
 //! detected as two step sizes disagreeing). This covers code generation, which the IR-level
 //! property tests in `grad-macro` do not.
 
@@ -122,8 +124,13 @@ fn check(p: &Program, pt: &Point, counts: &mut Counts) {
         }
         assert!(
             agree(dk, gk, 1e-9),
-            "{} at input {k}: forward {dk} vs reverse {gk}",
-            p.name
+            "{} at input {k}: forward {dk} vs reverse {gk} at x {:?} a {:?} b {:?} n {} idx {:?}",
+            p.name,
+            pt.x,
+            pt.a,
+            pt.b,
+            pt.n,
+            pt.idx
         );
         if !value.is_finite() || !gk.is_finite() {
             continue;

@@ -8,25 +8,25 @@ pub mod p7002 {
     use grad::derive_gradient;
 
     #[derive_gradient(hessian)]
-    fn saved_x_fn(tan_x: f64, q0: [[f64; 3]; 2], w0: f64) -> f64 {
+    fn live_fn(part_x: f64, q0: [[f64; 3]; 2], w0: f64) -> f64 {
         let c101 =
-            |u102: f64, u103: f64| f64::acosh((f64::log2((tan_x.powi(2) + 0.25)).abs() + 1.5));
+            |u102: f64, u103: f64| f64::acosh((f64::log2((part_x.powi(2) + 0.25)).abs() + 1.5));
         let mut m104 = ((match (3usize * 2) {
-            0 => tan_x,
-            1 | 2 if tan_x < tan_x => 0.25,
-            3..=5 => c101(c101(q0[0][0], tan_x), tan_x),
-            _ => c101(tan_x, w0),
-        }) + (tan_x - tan_x));
+            0 => part_x,
+            1 | 2 if part_x < part_x => 0.25,
+            3..=5 => c101(c101(q0[0][0], part_x), part_x),
+            _ => c101(part_x, w0),
+        }) + (part_x - part_x));
         let mut s105 = w0;
         for i106 in 0..2usize {
-            let mut m107 = (c101((i106 as f64), m104).tanh() - (tan_x + m104));
+            let mut m107 = (c101((i106 as f64), m104).tanh() - (part_x + m104));
             m104 = m104 * 0.9 + m107 * q0[i106][i106].exp2();
             s105 *= (((i106.pow(2) as f64) + s105).sin() * 0.8).tan().tanh();
         }
-        ((if m104 < s105 { c101(tan_x, 1.0) } else { m104 }) - c101(tan_x, tan_x)) + s105 + m104
+        ((if m104 < s105 { c101(part_x, 1.0) } else { m104 }) - c101(part_x, part_x)) + s105 + m104
     }
 
-    #[derive_gradient(hessian)]
+    #[derive_gradient(hessian, forward)]
     pub fn f(
         x0: f64,
         x1: f64,
@@ -39,7 +39,7 @@ pub mod p7002 {
         let mut s1: f64 = 0.0;
         for &e2 in partial_x.iter() {
             let mut s3: f64 = 0.0;
-            for (&e4, &seed) in b.iter().zip(b.iter()) {
+            for (&e4, &count) in b.iter().zip(b.iter()) {
                 let mut m5 = (match n {
                     0 => (-s1),
                     1 | 2 => x0.clamp(x1, (x1 + (e4.powi(2) + 0.25))),
@@ -54,7 +54,7 @@ pub mod p7002 {
                 s1 = s1 * 0.9 + m5 * partial_x[0].to_radians();
                 s3 = b[2];
             }
-            let v6: f64 = saved_x_fn(
+            let v6: f64 = live_fn(
                 (({
                     let t7 = x0;
                     t7 * partial_x[0]
@@ -85,22 +85,22 @@ pub mod p7002 {
             ],
             [b[1].cosh(), ((n * 2) as f64), (-s1)],
         ];
-        let mut s15: f64 = 0.0;
-        for (j17, &e16) in b.iter().enumerate() {
-            s15 += (partial_x[n % n].abs() + 0.5).ln();
-            let m18: [[f64; 3]; 2] = [
+        let mut t: f64 = 0.0;
+        for (j16, &e15) in b.iter().enumerate() {
+            t += (partial_x[n % n].abs() + 0.5).ln();
+            let m17: [[f64; 3]; 2] = [
                 [
-                    (x1 % (s15.abs() + 0.25)),
+                    (x1 % (t.abs() + 0.25)),
                     b.windows(2)
-                        .map(|w20| w20[0] * w20[1] + b[j17])
+                        .map(|w19| w19[0] * w19[1] + b[j16])
                         .sum::<f64>(),
-                    s15,
+                    t,
                 ],
-                [1.5, b[j17], f64::sin_cos(std::f64::consts::PI).0],
+                [1.5, b[j16], f64::sin_cos(std::f64::consts::PI).0],
             ];
-            s15 /= m12[0][n % 3].abs() + 1.0;
+            t /= m12[0][n % 3].abs() + 1.0;
         }
-        x2 + s15 + s1
+        x2 + t + s1
     }
 }
 
@@ -114,7 +114,7 @@ pub mod p7003 {
     }
 
     #[derive_gradient]
-    fn g1(p0: f64, q0: &Rec, trip: &Rec) -> f64 {
+    fn g1(p0: f64, q0: &Rec, scratch_x: &Rec) -> f64 {
         let m101: [[f64; 3]; 2] = [
             [
                 (q0.v[1] + 0.0).mul_add(p0, p0),
@@ -126,27 +126,27 @@ pub mod p7003 {
         m101[1][2usize % 3]
     }
 
-    #[derive_gradient]
-    fn g2(p1: f64, q1: f64, tan_x: f64) -> f64 {
+    #[derive_gradient(forward)]
+    fn g2(p1: f64, q1: f64, rows: f64) -> f64 {
         if p1 > 1.25 {
             let mut m201 = [
                 [
                     (match 3usize {
-                        0 => tan_x,
-                        1 | 2 => tan_x,
-                        3..=5 if tan_x < 0.25 => tan_x,
+                        0 => rows,
+                        1 | 2 => rows,
+                        3..=5 if rows < 0.25 => rows,
                         _ => q1,
                     }),
                     p1,
                     1.25,
                 ],
-                [p1, (if tan_x > 0.1 { 1.5 } else { tan_x }), (p1 - q1)],
+                [p1, (if rows > 0.1 { 1.5 } else { rows }), (p1 - q1)],
             ];
-        } else if f64::atan(tan_x) < f64::powi(q1, 1) {
+        } else if f64::atan(rows) < f64::powi(q1, 1) {
             let mut m202 = (match ((((match (2usize + 3) {
-                0 if p1 < q1 => tan_x,
+                0 if p1 < q1 => rows,
                 1 | 2 => q1,
-                3..=5 => tan_x,
+                3..=5 => rows,
                 _ => p1,
             })
             .abs()
@@ -166,16 +166,16 @@ pub mod p7003 {
                 v: [p1, q1, p1],
             },
             &Rec {
-                a: tan_x,
-                v: [tan_x, p1, tan_x],
+                a: rows,
+                v: [rows, p1, rows],
             },
         )) + v203
     }
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     pub fn f(
         x0: f64,
-        scratch_x2: f64,
+        grad_x2: f64,
         x2: f64,
         a: &[f64],
         b: [f64; 3],
@@ -188,13 +188,13 @@ pub mod p7003 {
                     let t4 = x2;
                     t4 * x0
                 });
-                t3 * (scratch_x2.sin() * 0.8).tan()
+                t3 * (grad_x2.sin() * 0.8).tan()
             })
         };
         let v5 = b[2];
         let v5 = v5 * 0.5 + c1(3.0);
         let mut w6 = vec![f64::abs(c1(x0).exp_m1()); n];
-        let mut m7 = w6.iter().copied().map(|stack_x| w6[idx[0]]).sum::<f64>();
+        let mut m7 = w6.iter().copied().map(|running| w6[idx[0]]).sum::<f64>();
         (if b[0] > (b[2].powi(2) + 0.25).sqrt() {
             (c1(x2).abs() + 0.1).log((w6[0].powi(2) + 1.25))
         } else {
@@ -207,94 +207,98 @@ pub mod p7003 {
 pub mod p7007 {
     use grad::derive_gradient;
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     pub fn f(
         x0: f64,
         x1: f64,
         x2: f64,
-        matrix: &[f64],
+        start: &[f64],
         b: [f64; 3],
-        t: usize,
+        trips: usize,
         idx: &[usize],
     ) -> f64 {
-        let v1 = matrix[0].abs();
-        if (t.pow(2)) <= 3 && (x2 - matrix[0]) > (matrix[t % t].powi(2) + 0.25).ln_1p() {
+        let v1 = start[0].abs();
+        if (trips.pow(2)) <= 3 && (x2 - start[0]) > (start[trips % trips].powi(2) + 0.25).ln_1p() {
             let mut s2: f64 = 0.0;
             let mut k3 = 0usize;
-            while k3 < t && s2 < 2.0 {
+            while k3 < trips && s2 < 2.0 {
                 k3 += 1;
-                let live = k3 - 1;
-                let mut m4 =
-                    ((idx[0] as f64).powi(2) + 0.25).log(((matrix[live] * x1).powi(2) + 1.25));
+                let t = k3 - 1;
+                let mut m4 = ((idx[0] as f64).powi(2) + 0.25).log(((start[t] * x1).powi(2) + 1.25));
                 let v5: f64 = f64::to_radians(std::f64::consts::E);
                 s2 = s2 * 0.9 + v5 * f64::exp2(x0);
                 s2 -= (b[1].abs() + 0.5).recip().sinh();
             }
-            if matrix.windows(2).map(|w6| w6[0] * w6[1] + x0).sum::<f64>() >= x2 {
-                let mut trip: Vec<f64> = vec![0.0; t];
+            if start
+                .windows(2)
+                .map(|grad_x| grad_x[0] * grad_x[1] + x0)
+                .sum::<f64>()
+                >= x2
+            {
+                let mut part_x: Vec<f64> = vec![0.0; trips];
             } else {
                 if ({
-                    let t7 = (t as f64);
-                    t7 * matrix[0]
+                    let scratch_x = (trips as f64);
+                    scratch_x * start[0]
                 }) < 0.25
                 {
                     return (if v1.powi(3) >= 0.5 {
                         f64::exp_m1(std::f64::consts::FRAC_1_SQRT_2)
                     } else {
-                        ((t as f64).powi(2) + 0.25).ln()
+                        ((trips as f64).powi(2) + 0.25).ln()
                     });
                 }
-                let v8: f64 = v1;
-                let running = (
-                    x2.copysign((-(matrix[0].abs() + 0.5))).ceil(),
-                    (if x2 >= 0.5 && (t + 2) < 0 { x1 } else { s2 }).sinh(),
+                let v6: f64 = v1;
+                let count = (
+                    x2.copysign((-(start[0].abs() + 0.5))).ceil(),
+                    (if x2 >= 0.5 && (trips + 2) < 0 { x1 } else { s2 }).sinh(),
                 );
-                s2 = s2.max(v8);
+                s2 = s2.max(v6);
             }
             s2 = (s2
                 + b.iter()
                     .copied()
-                    .map(|e9| x2.copysign((-(s2.abs() + 0.5))))
+                    .map(|e7| x2.copysign((-(s2.abs() + 0.5))))
                     .sum::<f64>())
             .sin();
         } else if x1.atan() < 0.25 && (x1.abs() + 0.25).cbrt() <= v1.trunc() {
-            let v10: f64 = (f64::acos((f64::cbrt((x0.abs() + 0.5)).tanh() * 0.9))
+            let v8: f64 = (f64::acos((f64::cbrt((x0.abs() + 0.5)).tanh() * 0.9))
                 + ((x0.abs() + 0.5).log((f64::powi(std::f64::consts::FRAC_1_SQRT_2, 2) + 1.25))
                     * (-0.5)));
-            if (v10.abs() + 0.5).hypot((f64::abs(0.5) + 0.25)) > 0.5 || v10.tanh() < 0.5 {
-                let part_x = (if f64::exp_m1(x0) > 2.0 {
-                    ((matrix[idx[3]] - v10) * f64::trunc(0.25))
+            if (v8.abs() + 0.5).hypot((f64::abs(0.5) + 0.25)) > 0.5 || v8.tanh() < 0.5 {
+                let v9 = (if f64::exp_m1(x0) > 2.0 {
+                    ((start[idx[3]] - v8) * f64::trunc(0.25))
                 } else {
                     b[0].atan()
                 });
             } else {
-                let v11 = (matrix[t % t].abs() + 0.5).sqrt();
-                let v12 = b
+                let v10 = (start[trips % trips].abs() + 0.5).sqrt();
+                let v11 = b
                     .iter()
-                    .map(|&trips| (v11.tanh() * 0.9).tan().sin_cos().0)
+                    .map(|&adj_x| (v10.tanh() * 0.9).tan().sin_cos().0)
                     .sum::<f64>();
             }
-            let mut s13: f64 = 0.0;
+            let mut s12: f64 = 0.0;
             let mut t2 = 0usize;
             loop {
-                if t2 >= t {
+                if t2 >= trips {
                     break;
                 }
                 t2 += 1;
-                let j14 = t2 - 1;
-                let v15 = x2;
-                s13 -= (v15 + (x2 - matrix[0])).sin();
-                s13 = (s13
-                    + ((((((-(matrix[0].abs() + 0.5)).recip()).abs() * 2.0) as usize) % 5) as f64)
+                let j13 = t2 - 1;
+                let v14 = x2;
+                s12 -= (v14 + (x2 - start[0])).sin();
+                s12 = (s12
+                    + ((((((-(start[0].abs() + 0.5)).recip()).abs() * 2.0) as usize) % 5) as f64)
                         .copysign((x0.abs() + 0.5)))
                 .sin();
             }
         }
-        let mut m16 = ({
-            let t17 = f64::recip((-(matrix[0].abs() + 0.5)));
-            t17 * matrix[0]
+        let mut m15 = ({
+            let t16 = f64::recip((-(start[0].abs() + 0.5)));
+            t16 * start[0]
         });
-        (-x2).trunc() + m16 + v1
+        (-x2).trunc() + m15 + v1
     }
 }
 
@@ -309,35 +313,34 @@ pub mod p7010 {
 
     #[derive_gradient(hessian)]
     fn g1(p0: f64) -> f64 {
-        let mut k = Rec {
+        let mut tangent = Rec {
             a: (p0.abs() + 0.5).atan2((p0.abs() + 0.5)),
             v: [(p0.sin() * 0.8).acos(), p0.abs(), p0.sinh()],
         };
-        let mut m101 = k.a;
-        (p0 + (-(p0.abs() + 0.5)).hypot((k.a.abs() + 0.25))) + m101
+        let mut m101 = tangent.a;
+        (p0 + (-(p0.abs() + 0.5)).hypot((tangent.a.abs() + 0.25))) + m101
     }
 
     #[derive_gradient(hessian)]
     fn g2(p1: f64) -> f64 {
-        let mut t: f64 = p1;
-        let v201 = f64::fract(g1((-t)));
-        (t + v201).sin_cos().0 + v201 + t
+        let mut trip: f64 = p1;
+        let v201 = f64::fract(g1((-trip)));
+        (trip + v201).sin_cos().0 + v201 + trip
     }
 
-    #[derive_gradient(hessian)]
-    pub fn f(x0: f64, unit: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, trip: &[usize]) -> f64 {
-        let mut part_x = x0.ceil();
-        let mut scratch_x: f64 = 0.0;
+    #[derive_gradient(hessian, forward)]
+    pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
+        let mut k = x0.ceil();
+        let mut value: f64 = 0.0;
         let mut k1 = 0usize;
         while k1 < n {
             k1 += 1;
             let j2 = k1 - 1;
-            scratch_x *= ((((((scratch_x.exp()).abs() * 2.0) as usize) % 5) as f64)
-                + scratch_x.to_degrees())
-            .tanh();
-            scratch_x -= ((a[trip[2] % n].abs() + 0.5).sqrt().sin() * 0.8).asin();
+            value *=
+                ((((((value.exp()).abs() * 2.0) as usize) % 5) as f64) + value.to_degrees()).tanh();
+            value -= ((a[idx[2] % n].abs() + 0.5).sqrt().sin() * 0.8).asin();
         }
-        (a[trip[2] % n].fract() - (unit * scratch_x)) + scratch_x + part_x
+        (a[idx[2] % n].fract() - (x1 * value)) + value + k
     }
 }
 
@@ -353,7 +356,7 @@ pub mod p7011 {
     #[derive_gradient]
     fn g1(p0: f64) -> f64 {
         let v101 = (-(p0.tanh() * 0.9).tan().ceil());
-        let stack_x: [[f64; 3]; 2] = [
+        let unit: [[f64; 3]; 2] = [
             [(v101 + 1.0), v101, p0],
             [
                 f64::to_radians(0.1),
@@ -364,27 +367,19 @@ pub mod p7011 {
                 }),
             ],
         ];
-        let t2: f64 = ({
+        let row: f64 = ({
             let t102 = v101;
             t102 * ({
-                let value = t102.ceil();
-                value * stack_x[((((p0).abs() * 2.0) as usize) % 5) % 2][3usize % 3].round()
+                let partial_x = t102.ceil();
+                partial_x * unit[((((p0).abs() * 2.0) as usize) % 5) % 2][3usize % 3].round()
             })
         });
-        (t2 / (v101.abs().abs() + 0.5)) + t2 + v101
+        (row / (v101.abs().abs() + 0.5)) + row + v101
     }
 
-    #[derive_gradient(strict)]
-    pub fn f(
-        x0: f64,
-        part_x: f64,
-        x2: f64,
-        a: &[f64],
-        b: [f64; 3],
-        n: usize,
-        idx: &[usize],
-    ) -> f64 {
-        let out = g1((x2.fract().abs() + 0.25).hypot(
+    #[derive_gradient(strict, forward)]
+    pub fn f(x0: f64, count: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
+        let trips = g1((x2.fract().abs() + 0.25).hypot(
             (x2.clamp(
                 (n.pow(2) as f64),
                 ((n.pow(2) as f64) + (f64::abs(2.0) + 0.5)),
@@ -399,22 +394,22 @@ pub mod p7011 {
                     + 0.1)
                     .log10(),
                 1 | 2 => x2.exp(),
-                3..=5 => out.to_degrees(),
+                3..=5 => trips.to_degrees(),
                 _ => 1.25,
             }));
             let c2 = |u3: f64| a[0].exp2();
-            if (n) <= 2 || part_x < 3.0 {
-                return out;
+            if (n) <= 2 || count < 3.0 {
+                return trips;
             }
-        } else if (-out) < 0.5 {
-            let row = g1((-f64::exp_m1(std::f64::consts::FRAC_1_SQRT_2)));
+        } else if (-trips) < 0.5 {
+            let t1 = g1((-f64::exp_m1(std::f64::consts::FRAC_1_SQRT_2)));
         } else {
             if (n) > 1 {
                 let v4: f64 = 0.75;
-                let count = v4;
+                let out = v4;
             } else {
                 let r5 = Rec {
-                    a: f64::round(part_x),
+                    a: f64::round(count),
                     v: [
                         g1(x0),
                         f64::powf((f64::abs(2.0) + 0.1), 2.0),
@@ -429,27 +424,27 @@ pub mod p7011 {
             if g1((n as f64)) < 1.0 {
                 return (-f64::max(std::f64::consts::PI, x2));
             }
-            let mut adj_x = ((b[2].abs() + 0.1).log((f64::abs(std::f64::consts::E) + 1.5)) * x2);
+            let mut stack_x = ((b[2].abs() + 0.1).log((f64::abs(std::f64::consts::E) + 1.5)) * x2);
         }
-        let mut r6 = Rec {
-            a: (out - out),
+        let mut start = Rec {
+            a: (trips - trips),
             v: [x2, (b[0].abs() + 0.25).cbrt(), x0.round()],
         };
-        let mut w7: Vec<f64> = vec![0.0; n];
-        let mut m8 = ((n as f64).exp2().powi(2) + 0.25).ln_1p();
-        a[0] + m8 + out
+        let mut w6: Vec<f64> = vec![0.0; n];
+        let mut m7 = ((n as f64).exp2().powi(2) + 0.25).ln_1p();
+        a[0] + m7 + trips
     }
 }
 
 pub mod p7012 {
     use grad::derive_gradient;
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     pub fn f(
         x0: f64,
         x1: f64,
-        running: f64,
-        matrix: &[f64],
+        saved_x: f64,
+        k: &[f64],
         b: [f64; 3],
         n: usize,
         idx: &[usize],
@@ -459,10 +454,10 @@ pub mod p7012 {
         while k2 < n && s1 < 5.0 {
             k2 += 1;
             let j3 = k2 - 1;
-            let mut k = ((s1 + x1).powi(2) + 0.25).ln_1p();
-            let c4 = |u5: f64, u6: f64| ((0.75 + u5).sin() * 0.8).atanh();
-            s1 += k;
-            s1 *= f64::mul_add(1.25, (-running), (running - running)).tanh();
+            let mut matrix = ((s1 + x1).powi(2) + 0.25).ln_1p();
+            let trip = |u4: f64, u5: f64| ((0.75 + u4).sin() * 0.8).atanh();
+            s1 += matrix;
+            s1 *= f64::mul_add(1.25, (-saved_x), (saved_x - saved_x)).tanh();
         }
         (-((x0.abs() + 1.5).acosh().abs() + 0.5)).cbrt() + s1
     }
@@ -478,73 +473,74 @@ pub mod p7018 {
     }
 
     #[derive_gradient]
-    fn g1(live: f64, q0: [[f64; 3]; 2]) -> f64 {
-        let mut t1 = (live.abs() + 0.25).recip();
-        let mut s101: f64 = t1.ceil();
+    fn g1(column: f64, q0: [[f64; 3]; 2]) -> f64 {
+        let mut tangent = (column.abs() + 0.25).recip();
+        let mut s101: f64 = tangent.ceil();
         let mut k102 = 0usize;
         while k102 < 2usize && s101 < 5.0 {
             k102 += 1;
-            let tan_x = k102 - 1;
-            if (std::f64::consts::PI + q0[tan_x][1]) <= (tan_x as f64) {
-                let start: f64 = ({
-                    let t103 = (tan_x as f64).to_degrees().sin();
-                    t103 * ((-(t103.abs() + 0.5))
-                        .hypot(((tan_x.pow(2) as f64).abs() + 0.5))
+            let count = k102 - 1;
+            if (std::f64::consts::PI + q0[count][1]) <= (count as f64) {
+                let v103: f64 = ({
+                    let t104 = (count as f64).to_degrees().sin();
+                    t104 * ((-(t104.abs() + 0.5))
+                        .hypot(((count.pow(2) as f64).abs() + 0.5))
                         .tanh()
                         * 0.9)
                         .atanh()
                 });
-                let mut count: [[f64; 3]; 2] = [
+                let mut trips: [[f64; 3]; 2] = [
                     [
-                        live.fract(),
-                        (live.abs() + 0.25).recip(),
-                        (tan_x as f64).cosh(),
+                        column.fract(),
+                        (column.abs() + 0.25).recip(),
+                        (count as f64).cosh(),
                     ],
                     [
-                        (t1 * (((((f64::min(f64::EPSILON, q0[1][tan_x])).abs() * 2.0) as usize) % 5)
-                            as f64)),
-                        ((tan_x.min(2) as f64).abs() + 0.1).log10(),
-                        (-t1),
+                        (tangent
+                            * (((((f64::min(f64::EPSILON, q0[1][count])).abs() * 2.0) as usize) % 5)
+                                as f64)),
+                        ((count.min(2) as f64).abs() + 0.1).log10(),
+                        (-tangent),
                     ],
                 ];
-                s101 -= (start
-                    + (match tan_x.pow(2) {
-                        0 => count[tan_x][tan_x],
-                        _ => start,
+                s101 -= (v103
+                    + (match count.pow(2) {
+                        0 => trips[count][count],
+                        _ => v103,
                     }))
                 .sin();
-            } else if live.floor() < 1.0 {
-                let v104 = (t1 + 3.0).sinh();
-                s101 = s101 * 0.9 + v104 * f64::asin((q0[0][2].sin() * 0.8));
+            } else if column.floor() < 1.0 {
+                let cols = (tangent + 3.0).sinh();
+                s101 = s101 * 0.9 + cols * f64::asin((q0[0][2].sin() * 0.8));
             }
             let mut s105: f64 = 0.0;
             for i106 in 0..2usize {
-                let saved_x = Rec {
-                    a: live,
+                let r107 = Rec {
+                    a: column,
                     v: [
                         (match (i106 * 2) {
                             0 => std::f64::consts::E,
-                            _ => t1,
+                            _ => tangent,
                         }),
-                        (t1 - (i106 as f64)),
+                        (tangent - (i106 as f64)),
                         ((i106 + 2) as f64).round(),
                     ],
                 };
-                let mut w107 = [
+                let mut w108 = [
                     (s101 - (q0[i106][0] * 1.5)),
                     s101,
                     ({
-                        let partial_x = (live + s101);
-                        partial_x * partial_x
+                        let out = (column + s101);
+                        out * out
                     }),
                 ];
-                let v108 = (q0.iter().map(|t| t[i106] * w107[tan_x]).sum::<f64>());
+                let v109 = (q0.iter().map(|t3| t3[i106] * w108[count]).sum::<f64>());
                 s105 = s105.max((((i106.pow(2) as f64) * q0[i106][i106]) * (0.5 + q0[i106][1])));
             }
-            if (s101 + q0[tan_x][tan_x]) > 2.0
+            if (s101 + q0[count][count]) > 2.0
                 || (((((({
-                    let t110 = (tan_x.min(2) as f64);
-                    t110 * live
+                    let v_x = (count.min(2) as f64);
+                    v_x * column
                 })
                 .abs()
                     * 2.0) as usize)
@@ -555,29 +551,29 @@ pub mod p7018 {
                 break;
             }
             s101 -= (s105 + 3.0).sin();
-            s101 /= (tan_x as f64).abs() + 1.0;
+            s101 /= (count as f64).abs() + 1.0;
         }
-        let v111 = t1;
-        (q0[0][1usize % 3] * q0[(1usize + 1) % 2][1].sin()) + v111 + s101 + t1
+        let v111 = tangent;
+        (q0[0][1usize % 3] * q0[(1usize + 1) % 2][1].sin()) + v111 + s101 + tangent
     }
 
     #[derive_gradient]
-    fn count_fn(p1: f64) -> f64 {
-        let k: [[f64; 3]; 2] = [
+    fn row_fn(p1: f64) -> f64 {
+        let start: [[f64; 3]; 2] = [
             [p1, 1.5, f64::tanh(f64::EPSILON)],
             [
                 p1,
                 ({
-                    let out = p1;
-                    out * 0.5
+                    let value = p1;
+                    value * 0.5
                 }),
                 p1,
             ],
         ];
-        (k[1].iter().map(|&e201| e201 * e201).sum::<f64>())
+        (start[1].iter().map(|&e201| e201 * e201).sum::<f64>())
     }
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
         let v1 = g1(
             (0.1 - x2).max(
@@ -612,80 +608,80 @@ pub mod p7018 {
             })
         });
         let mut k4 = 0usize;
-        let v9 = loop {
+        let v8 = loop {
             if k4 >= n {
                 break (x1.ceil() - (a[0] + a[0]));
             }
             k4 += 1;
             let j5 = k4 - 1;
-            let mut s6: f64 = 0.0;
-            let mut k7 = 0usize;
-            while k7 < n && s6 < 0.5 {
-                k7 += 1;
-                let grad_x = k7 - 1;
-                let mut r8 = Rec {
+            let mut acc: f64 = 0.0;
+            let mut k6 = 0usize;
+            while k6 < n && acc < 0.5 {
+                k6 += 1;
+                let scratch_x = k6 - 1;
+                let mut r7 = Rec {
                     a: b[1].mul_add(v1, a[0]),
                     v: [
                         (b[2].powi(2) + 0.25).log2(),
                         (match j5 {
                             0 => x0,
-                            1 | 2 if s6 < 1.25 => std::f64::consts::E,
+                            1 | 2 if acc < 1.25 => std::f64::consts::E,
                             3..=5 => x2,
                             _ => x2,
                         }),
                         x0.to_radians(),
                     ],
                 };
-                r8.a += ((0.25 / (b[1].abs() + 0.25)).abs() + 0.25).cbrt();
-                s6 = a[grad_x];
-                s6 = (s6 + ((1.0 / (a[j5.pow(2) % n].abs() + 0.25)) + (-m3))).sin();
+                r7.a += ((0.25 / (b[1].abs() + 0.25)).abs() + 0.25).cbrt();
+                acc = a[scratch_x];
+                acc = (acc + ((1.0 / (a[j5.pow(2) % n].abs() + 0.25)) + (-m3))).sin();
             }
-            let value = [b, [b[n % 3], x0, f64::asin((b[2].tanh() * 0.9))]];
+            let part_x = [b, [b[n % 3], x0, f64::asin((b[2].tanh() * 0.9))]];
         };
-        (-b.iter().map(|&unit| a[0]).sum::<f64>()) + v9 + m3 + v1
+        (-b.iter().map(|&e9| a[0]).sum::<f64>()) + v8 + m3 + v1
     }
 }
 
 pub mod p7025 {
     use grad::derive_gradient;
 
-    #[derive_gradient(hessian)]
+    #[derive_gradient(hessian, forward)]
     pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
-        let mut running = x2;
+        let mut t2 = x2;
         let mut k1 = 0usize;
-        while k1 < n && running < 2.0 {
+        while k1 < n && t2 < 2.0 {
             k1 += 1;
-            let t2 = k1 - 1;
-            let part_a = (match n.pow(2) {
-                0 if a[t2] >= ((n * 2) as f64) => (running.sin() * 0.8).atanh(),
+            let stack_x = k1 - 1;
+            let seed = (match n.pow(2) {
+                0 if a[stack_x] >= ((n * 2) as f64) => (t2.sin() * 0.8).atanh(),
                 _ => {
                     (((n as f64) + core::f64::consts::LN_2)
                         + (if x2 > 1.5 {
-                            (((((running * x1).abs() * 2.0) as usize) % 5) as f64)
+                            (((((t2 * x1).abs() * 2.0) as usize) % 5) as f64)
                         } else {
                             x1
                         }))
                 }
             });
-            let mut start: f64 = 0.0;
-            let mut k5 = 0usize;
-            while k5 < n {
-                k5 += 1;
-                let j6 = k5 - 1;
-                running = running * 0.9 + (x2.sin() * 0.8).atanh();
-                let v7 = x1;
-                start += a.chunks(2).map(|w9| w9[0] * w9[0] + x2.cosh()).sum::<f64>();
+            let mut s5: f64 = 0.0;
+            let mut k6 = 0usize;
+            while k6 < n {
+                k6 += 1;
+                let j7 = k6 - 1;
+                t2 = t2 * 0.9 + (x2.sin() * 0.8).atanh();
+                let v8 = x1;
+                s5 += a.chunks(2).map(|w9| w9[0] * w9[0] + x2.cosh()).sum::<f64>();
             }
-            running -= (part_a + start).sin();
-            running += (match n {
+            t2 -= (seed + s5).sin();
+            t2 += (match n {
                 0 => f64::powi(3.0, 0),
-                1 | 2 => (t2 as f64).to_radians(),
-                _ => running,
+                1 | 2 => (stack_x as f64).to_radians(),
+                _ => t2,
             });
         }
         a.iter().fold(x2, |acc11, &e10| {
             acc11 * 0.5 + (b[1].abs() + 0.5).atan2((a[0].abs() + 0.25))
-        }) + running
+        }) + t2
     }
 }
 
@@ -693,7 +689,7 @@ pub mod p7029 {
     use grad::derive_gradient;
 
     #[derive_gradient]
-    fn trip_fn(p0: f64, q0: [f64; 3]) -> [f64; 2] {
+    fn out_fn(p0: f64, q0: [f64; 3]) -> [f64; 2] {
         let v101 = ((q0[1].powi(2) + 1.25).acosh() % (-(f64::abs(1.0) + 0.5)));
         let mut m102 = ((3.0 + v101).sin() * 0.8).acos();
         [
@@ -703,52 +699,60 @@ pub mod p7029 {
     }
 
     #[derive_gradient]
-    fn g2(p1: f64, out: [[f64; 3]; 2]) -> f64 {
-        let value = (-(p1.powi(2) + 0.25)
+    fn g2(p1: f64, trips: [[f64; 3]; 2]) -> f64 {
+        let unit = (-(p1.powi(2) + 0.25)
             .log((f64::powi(std::f64::consts::SQRT_2, 2) + 1.25))
             .sin_cos()
             .0);
         if (match 0usize {
             0 => p1,
-            1 | 2 => value,
+            1 | 2 => unit,
             _ => p1,
         }) > 0.75
         {
-            let value = value * 0.5 + value;
+            let unit = unit * 0.5 + unit;
         } else if (p1 * core::f64::consts::LN_2) < 0.25 {
-            let mut part_x = f64::log2((p1.sin_cos().0.powi(2) + 0.25));
+            let mut adj_x = f64::log2((p1.sin_cos().0.powi(2) + 0.25));
             let (q207, q208) = (
                 (({
-                    let t201 = value;
-                    t201 * part_x
+                    let t201 = unit;
+                    t201 * adj_x
                 }) * ({
                     let mut s204 = 0.0;
                     for i205 in 0..2 {
                         for j206 in 0..3 {
-                            s204 += out[i205][j206] * out[1][3usize % 3];
+                            s204 += trips[i205][j206] * trips[1][3usize % 3];
                         }
                     }
                     s204
                 })),
                 (match (((((p1.powi(2) + 1.25).acosh()).abs() * 2.0) as usize) % 5) {
-                    0 if value < p1 => std::f64::consts::SQRT_2,
+                    0 if unit < p1 => std::f64::consts::SQRT_2,
                     1 | 2 => p1,
-                    3..=5 => part_x,
+                    3..=5 => adj_x,
                     _ => p1,
                 })
                 .exp2(),
             );
         }
-        let value = value * 0.5
+        let unit = unit * 0.5
             + ({
-                let t2 = (value * p1);
-                t2 * value.exp2()
+                let t3 = (unit * p1);
+                t3 * unit.exp2()
             });
-        f64::trunc((value.sin() * 0.8).tan()) + value
+        f64::trunc((unit.sin() * 0.8).tan()) + unit
     }
 
-    #[derive_gradient]
-    pub fn f(x0: f64, x1: f64, hv_x0: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
+    #[derive_gradient(forward)]
+    pub fn f(
+        x0: f64,
+        x1: f64,
+        part_x0: f64,
+        a: &[f64],
+        b: [f64; 3],
+        n: usize,
+        idx: &[usize],
+    ) -> f64 {
         let mut w1: Vec<f64> = vec![
             a.iter()
                 .map(|&e2| (match (n * 2) {
@@ -759,7 +763,7 @@ pub mod p7029 {
                 .sum::<f64>();
             n
         ];
-        ((b[2] % (-(x0.abs() + 0.5))) * (hv_x0.abs() + 1.5).acosh())
+        ((b[2] % (-(x0.abs() + 0.5))) * (part_x0.abs() + 1.5).acosh())
     }
 }
 
@@ -768,40 +772,39 @@ pub mod p7031 {
 
     #[derive_gradient]
     fn g1(p0: f64, q0: f64) -> f64 {
-        let mut partial_x = f64::mul_add(p0, 0.75, p0);
+        let mut n = f64::mul_add(p0, 0.75, p0);
         let mut k101 = 0usize;
         while k101 < 2usize {
             k101 += 1;
             let j102 = k101 - 1;
             let v103 = q0.max(q0).trunc().powi(2);
-            let stack_x = q0;
-            partial_x = partial_x * 0.9
-                + stack_x
-                    * ({
-                        let t104 = v103;
-                        t104 * stack_x
-                    });
-            partial_x = p0;
+            let t1 = q0;
+            n = n * 0.9
+                + t1 * ({
+                    let t104 = v103;
+                    t104 * t1
+                });
+            n = p0;
         }
-        p0 + partial_x
+        p0 + n
     }
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     pub fn f(
         x0: f64,
         x1: f64,
         x2: f64,
-        part_x1: &[f64],
+        scratch_x1: &[f64],
         b: [f64; 3],
         n: usize,
-        trip: &[usize],
+        swept: &[usize],
     ) -> f64 {
         let mut s1: f64 = 0.0;
-        let mut live = 0usize;
-        while live < n {
-            live += 1;
-            let j2 = live - 1;
-            let mut part_x: [[f64; 3]; 2] = [
+        let mut k = 0usize;
+        while k < n {
+            k += 1;
+            let j2 = k - 1;
+            let mut matrix: [[f64; 3]; 2] = [
                 b,
                 [
                     f64::min(x1, b[1]),
@@ -827,11 +830,11 @@ pub mod p7031 {
                 f64::atan2((f64::abs(1.5) + 0.25), (-(x2.abs() + 0.5))),
             ],
         ];
-        let v5 = (part_x1
+        let v5 = (scratch_x1
             .iter()
             .map(|&e8| (0.75 * b[n % 3]).tanh() + 1.0)
             .product::<f64>()
-            + part_x1[0]);
+            + scratch_x1[0]);
         x0 + v5 + s1
     }
 }
@@ -839,7 +842,7 @@ pub mod p7031 {
 pub mod p7032 {
     use grad::derive_gradient;
 
-    #[derive_gradient(hessian)]
+    #[derive_gradient(hessian, forward)]
     fn g1(p0: f64) -> f64 {
         for i101 in 0..2usize {
             let value = p0;
@@ -852,28 +855,28 @@ pub mod p7032 {
             }
         }
         if p0 <= p0 {
-            let v_x = ((-f64::acosh((f64::powi(3.0, 2) + 1.25))) * p0);
+            let n = ((-f64::acosh((f64::powi(3.0, 2) + 1.25))) * p0);
         }
         p0.max(p0).powi(-1)
     }
 
-    #[derive_gradient(hessian)]
+    #[derive_gradient(hessian, forward)]
     fn g2(p1: f64, q1: &[f64]) -> f64 {
-        let saved_x = q1.iter().map(|&e201| e201 * e201).sum::<f64>();
-        let mut m202 = saved_x;
-        let c203 = |u204: f64, u205: f64| saved_x;
-        (c203(c203(std::f64::consts::SQRT_2, saved_x), m202) - p1.sin_cos().0) + m202 + saved_x
+        let rows = q1.iter().map(|&e201| e201 * e201).sum::<f64>();
+        let mut cols = rows;
+        let c202 = |u203: f64, u204: f64| rows;
+        (c202(c202(std::f64::consts::SQRT_2, rows), cols) - p1.sin_cos().0) + cols + rows
     }
 
-    #[derive_gradient(hessian)]
+    #[derive_gradient(hessian, forward)]
     pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
-        let mut adj_x = x0;
+        let mut scratch_x = x0;
         (x1.to_radians()
             - ({
-                let t1 = adj_x;
+                let t1 = scratch_x;
                 t1 * x1
             }))
-            + adj_x
+            + scratch_x
     }
 }
 
@@ -887,18 +890,18 @@ pub mod p7035 {
     }
 
     #[derive_gradient]
-    fn g1(row: f64, q0: [f64; 3], matrix: usize) -> [f64; 2] {
+    fn g1(column: f64, q0: [f64; 3], seed: usize) -> [f64; 2] {
         let r103 = Rec {
             a: q0[0],
             v: [
-                row.exp2(),
-                f64::round(row),
+                column.exp2(),
+                f64::round(column),
                 f64::min(std::f64::consts::E, 1.0),
             ],
         };
-        let v104 = row.clamp(
-            (-f64::min(1.5, row)),
-            ((-f64::min(1.5, row)) + ((q0[0].tanh() * 0.9).tan().abs() + 0.1)),
+        let v104 = column.clamp(
+            (-f64::min(1.5, column)),
+            ((-f64::min(1.5, column)) + ((q0[0].tanh() * 0.9).tan().abs() + 0.1)),
         );
         let v105 = ((-(((((f64::ln_1p((v104.abs() + 0.5))).abs() * 2.0) as usize) % 5) as f64))
             + ({
@@ -907,19 +910,19 @@ pub mod p7035 {
             }))
         .signum();
         [
-            v105 + v104 + (row.exp2() - q0[1].exp2()),
-            (if r103.v[matrix % 3] > 0.75 {
-                (if v104 < r103.v[2] { v105 } else { row })
+            v105 + v104 + (column.exp2() - q0[1].exp2()),
+            (if r103.v[seed % 3] > 0.75 {
+                (if v104 < r103.v[2] { v105 } else { column })
             } else {
                 2.0
             }),
         ]
     }
 
-    #[derive_gradient(strict)]
-    pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, seed: &[usize]) -> f64 {
+    #[derive_gradient(strict, forward)]
+    pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, k: &[usize]) -> f64 {
         let v1 = ((x1 - a[0]).sin() * 0.8).asin().cos();
-        let mut end = ((n + 1) as f64).to_degrees();
+        let mut v_x = ((n + 1) as f64).to_degrees();
         for i2 in 0..n {
             let v3: f64 = (x2
                 + ((x1.abs() + 0.5)
@@ -927,28 +930,28 @@ pub mod p7035 {
                     .powi(2)
                     + 0.25)
                     .log((f64::abs(f64::log10((f64::abs(0.5) + 0.1))) + 1.5)));
-            end -= x0.abs().floor();
-            end = (end
+            v_x -= x0.abs().floor();
+            v_x = (v_x
                 + ((x1 * (n as f64)).abs() + 0.25)
                     .atan2((-((x2.abs() + 0.1).powf(a[i2]).abs() + 0.5))))
             .sin();
         }
         let r4 = g1(((-(v1.abs() + 0.5)).cbrt() * x1.fract()), b, n.min(2));
-        end = f64::ceil(f64::exp_m1(core::f64::consts::LN_2));
-        let mut t3 = (-(end.abs() + 0.1).log2());
-        r4[1] + t3 + end + v1
+        v_x = f64::ceil(f64::exp_m1(core::f64::consts::LN_2));
+        let mut count = (-(v_x.abs() + 0.1).log2());
+        r4[1] + count + v_x + v1
     }
 }
 
 pub mod p7043 {
     use grad::derive_gradient;
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     pub fn f(
         x0: f64,
         x1: f64,
         x2: f64,
-        matrix: &[f64],
+        count: &[f64],
         b: [f64; 3],
         n: usize,
         idx: &[usize],
@@ -1016,12 +1019,12 @@ pub mod p7046 {
         v: [f64; 3],
     }
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     fn g1(p0: f64, q0: &[f64], w0: usize) -> f64 {
         let t101 = q0.iter().map(|&e102| e102 * e102).sum::<f64>();
-        let mut running = (p0.abs() + 0.1).log2();
+        let mut trips = (p0.abs() + 0.1).log2();
         let v103 = (match w0 {
-            0 if p0 > p0 => (running.abs() + 0.5).log2().sin_cos().0,
+            0 if p0 > p0 => (trips.abs() + 0.5).log2().sin_cos().0,
             1 | 2 => t101.signum().sin(),
             3..=5 if t101 < 1.0 => (t101 - ((w0 as f64).abs() + 0.5).hypot((t101.abs() + 0.5))),
             _ => f64::powi(f64::asinh(1.25), 2),
@@ -1032,23 +1035,31 @@ pub mod p7046 {
         })
         .floor()
             + v103
-            + running
+            + trips
             + t101
     }
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     fn g2(p1: f64, q1: usize) -> (f64, f64) {
-        let acc = ((-(p1 + p1)).powi(2) + 0.25).log10();
-        let trip = Rec {
-            a: acc.atan(),
-            v: [f64::abs(2.0), p1, (acc / (acc.abs() + 0.5))],
+        let tan_x = ((-(p1 + p1)).powi(2) + 0.25).log10();
+        let t = Rec {
+            a: tan_x.atan(),
+            v: [f64::abs(2.0), p1, (tan_x / (tan_x.abs() + 0.5))],
         };
-        (acc + (acc + acc).exp2(), acc)
+        (tan_x + (tan_x + tan_x).exp2(), tan_x)
     }
 
-    #[derive_gradient]
-    pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
-        let mut t: f64 = 0.0;
+    #[derive_gradient(forward)]
+    pub fn f(
+        out: f64,
+        value: f64,
+        x2: f64,
+        a: &[f64],
+        b: [f64; 3],
+        n: usize,
+        idx: &[usize],
+    ) -> f64 {
+        let mut swept: f64 = 0.0;
         let mut k1 = 0usize;
         while k1 < n {
             k1 += 1;
@@ -1057,58 +1068,50 @@ pub mod p7046 {
                 [
                     (((j2 * 2) as f64) + (idx[0] as f64)),
                     ({
-                        let t4 = x0;
-                        t4 * x1
+                        let t4 = out;
+                        t4 * value
                     }),
-                    x0,
+                    out,
                 ],
-                [x1, (0.75 + 0.1), (b[1].powi(2) + 1.25).acosh()],
+                [value, (0.75 + 0.1), (b[1].powi(2) + 1.25).acosh()],
             ];
             if (if (j2.pow(2)) <= 0 {
                 a[j2]
             } else {
                 core::f64::consts::LN_2
-            }) >= x1.max(1.0)
-                || f64::max(1.0, x1) > ((j2 + 2) as f64).to_degrees()
+            }) >= value.max(1.0)
+                || f64::max(1.0, value) > ((j2 + 2) as f64).to_degrees()
             {
                 break;
             }
-            t = a[idx[2]];
+            swept = a[idx[2]];
         }
-        let mut scratch_x = [
+        let mut row = [
             b,
             [(-(n as f64)), (n.min(2) as f64).exp(), f64::signum(a[0])],
         ];
-        let mut row = 0usize;
+        let mut acc = 0usize;
         let v5 = loop {
-            if row >= n {
-                break t;
+            if acc >= n {
+                break swept;
             }
-            row += 1;
-            let end = row - 1;
-            let saved_x = t;
-            t += saved_x;
+            acc += 1;
+            let t1 = acc - 1;
+            let tangent = swept;
+            swept += tangent;
         };
-        f64::atanh((x1.sin() * 0.8)) + v5 + t
+        f64::atanh((value.sin() * 0.8)) + v5 + swept
     }
 }
 
 pub mod p7049 {
     use grad::derive_gradient;
 
-    #[derive_gradient]
-    pub fn f(
-        x0: f64,
-        x1: f64,
-        x2: f64,
-        a: &[f64],
-        b: [f64; 3],
-        partial_x: usize,
-        idx: &[usize],
-    ) -> f64 {
-        let acc: f64 = core::f64::consts::LN_2;
-        let mut m1: f64 = acc.to_radians().round();
-        ((m1 + x0).powi(2) + 1.25).acosh() + m1 + acc
+    #[derive_gradient(forward)]
+    pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], hv_x: usize, idx: &[usize]) -> f64 {
+        let row: f64 = core::f64::consts::LN_2;
+        let mut m1: f64 = row.to_radians().round();
+        ((m1 + x0).powi(2) + 1.25).acosh() + m1 + row
     }
 }
 
@@ -1116,17 +1119,17 @@ pub mod p7051 {
     use grad::derive_gradient;
 
     #[derive_gradient]
-    fn acc_fn(p0: f64, q0: &[f64]) -> f64 {
-        let unit = q0.iter().map(|&e101| e101 * e101).sum::<f64>();
-        let mut m102 = (if unit <= 3.0 {
-            unit.exp()
+    fn v_x_fn(p0: f64, q0: &[f64]) -> f64 {
+        let start = q0.iter().map(|&e101| e101 * e101).sum::<f64>();
+        let mut m102 = (if start <= 3.0 {
+            start.exp()
         } else {
             ({
-                let t103 = unit;
+                let t103 = start;
                 t103 * p0
             })
         });
-        (p0 + 1.5) + m102 + unit
+        (p0 + 1.5) + m102 + start
     }
 
     #[derive_gradient]
@@ -1135,8 +1138,8 @@ pub mod p7051 {
         let mut k202 = 0usize;
         while k202 < 2usize && s201 < 2.0 {
             k202 += 1;
-            let seed = k202 - 1;
-            let mut s203 = q1[seed][seed.pow(2) % 3].trunc();
+            let adj_x = k202 - 1;
+            let mut s203 = q1[adj_x][adj_x.pow(2) % 3].trunc();
             let mut k204 = 0usize;
             while k204 < 2usize && s203 < 5.0 {
                 k204 += 1;
@@ -1145,18 +1148,18 @@ pub mod p7051 {
                     f64::copysign(
                         (match j205 {
                             0 if s201 < s203 => w1[j205],
-                            1 | 2 => ((seed * 2) as f64),
+                            1 | 2 => ((adj_x * 2) as f64),
                             3..=5 => 1.25,
                             _ => p1,
                         }),
                         (({
-                            let mut end = 0.0;
-                            for t in 0..2 {
+                            let mut column = 0.0;
+                            for count in 0..2 {
                                 for j208 in 0..3 {
-                                    end += q1[t][j208] * p1;
+                                    column += q1[count][j208] * p1;
                                 }
                             }
-                            end
+                            column
                         })
                         .abs()
                             + 0.25),
@@ -1178,32 +1181,24 @@ pub mod p7051 {
         }
         let v213 = w1
             .iter()
-            .fold((if w1[0] < 0.5 { p1 } else { w1[2] }), |acc215, &e214| {
-                acc215 * 0.5 + (s201 % (-(w1[1].abs() + 0.5)))
+            .fold((if w1[0] < 0.5 { p1 } else { w1[2] }), |stack_x, &e214| {
+                stack_x * 0.5 + (s201 % (-(w1[1].abs() + 0.5)))
             })
             .exp_m1();
-        let mut tan_x = (if w1[2usize.min(2) % 3] >= 0.5 {
+        let mut row = (if w1[2usize.min(2) % 3] >= 0.5 {
             v213
         } else {
             0.75
         })
         .tanh();
-        v213 + tan_x + v213 + s201
+        v213 + row + v213 + s201
     }
 
-    #[derive_gradient]
-    pub fn f(
-        x0: f64,
-        x1: f64,
-        x2: f64,
-        a: &[f64],
-        b: [f64; 3],
-        part_x0: usize,
-        idx: &[usize],
-    ) -> f64 {
-        for i1 in 0..part_x0 {
+    #[derive_gradient(forward)]
+    pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, value: &[usize]) -> f64 {
+        for i1 in 0..n {
             if x2 <= 1.0 {
-                let v2 = (match (part_x0 + 2) {
+                let v2 = (match (n + 2) {
                     0 => adj_x_fn(
                         ({
                             let t3 = x2;
@@ -1211,12 +1206,12 @@ pub mod p7051 {
                         }),
                         [
                             [
-                                ((part_x0.min(2) as f64).abs() + 0.25).hypot((-(x1.abs() + 0.5))),
+                                ((n.min(2) as f64).abs() + 0.25).hypot((-(x1.abs() + 0.5))),
                                 x1.min(std::f64::consts::FRAC_1_SQRT_2),
                                 x1,
                             ],
                             [
-                                f64::powi(a[part_x0.pow(2) % part_x0], ((i1 % 4) as i32)),
+                                f64::powi(a[n.pow(2) % n], ((i1 % 4) as i32)),
                                 (match i1.pow(2) {
                                     0 => x2,
                                     _ => a[i1],
@@ -1229,20 +1224,20 @@ pub mod p7051 {
                     _ => x1.round(),
                 });
             }
-            let v4 = (x2.ceil().powi(2) + 0.25).log(((part_x0 as f64).sin().abs() + 1.5));
-            let mut m5 = a[i1];
+            let tangent = (x2.ceil().powi(2) + 0.25).log(((n as f64).sin().abs() + 1.5));
+            let mut m4 = a[i1];
         }
-        let v6 = b[0];
-        let v6 = v6 * 0.5 + a[0];
-        let v7 = (match (part_x0 + 2) {
+        let v5 = b[0];
+        let v5 = v5 * 0.5 + a[0];
+        let v6 = (match (n + 2) {
             0 => f64::to_radians(a[0]).floor(),
             1 | 2 => (x1.abs() + 0.25).atan2((f64::abs(f64::cos(0.5)) + 0.25)),
-            3..=5 => a.iter().copied().map(|e8| f64::floor(x2)).sum::<f64>(),
+            3..=5 => a.iter().copied().map(|e7| f64::floor(x2)).sum::<f64>(),
             _ => {
-                (match (part_x0 + 3) {
-                    0 if (part_x0.pow(2)) >= 3 => (x2.sin() * 0.8).atanh(),
+                (match (n + 3) {
+                    0 if (n.pow(2)) >= 3 => (x2.sin() * 0.8).atanh(),
                     _ => {
-                        (match idx[1] {
+                        (match value[1] {
                             0 if x2 <= 2.0 => x0,
                             _ => x2,
                         })
@@ -1250,8 +1245,8 @@ pub mod p7051 {
                 })
             }
         });
-        let mut count: Vec<f64> = vec![0.0; part_x0];
-        acc_fn((1.25 + x2), a) + v7 + v6
+        let mut live: Vec<f64> = vec![0.0; n];
+        v_x_fn((1.25 + x2), a) + v6 + v5
     }
 }
 
@@ -1265,21 +1260,21 @@ pub mod p7055 {
     }
 
     #[derive_gradient(hessian)]
-    fn partial_x_fn(p0: f64, q0: [[f64; 3]; 2], w0: &Rec) -> f64 {
+    fn part_x_fn(p0: f64, q0: [[f64; 3]; 2], w0: &Rec) -> f64 {
         let c101 = |u102: f64, u103: f64| u103;
         (p0.exp2().tanh() * 0.9).tan()
     }
 
     #[derive_gradient(hessian)]
-    fn g2(t: f64, q1: [f64; 3]) -> f64 {
-        let mut seed = [
+    fn g2(cols: f64, q1: [f64; 3]) -> f64 {
+        let mut m201 = [
             [
-                partial_x_fn(
-                    t,
-                    [[q1[2], t, q1[2]], [0.5, t, 2.0]],
+                part_x_fn(
+                    cols,
+                    [[q1[2], cols, q1[2]], [0.5, cols, 2.0]],
                     &Rec {
-                        a: t,
-                        v: [q1[1], t, 3.0],
+                        a: cols,
+                        v: [q1[1], cols, 3.0],
                     },
                 ),
                 q1.iter()
@@ -1288,16 +1283,16 @@ pub mod p7055 {
                 q1[2].sin_cos().0,
             ],
             [
-                (q1[1usize % 3].abs() + 0.25).hypot((t.abs() + 0.5)),
+                (q1[1usize % 3].abs() + 0.25).hypot((cols.abs() + 0.5)),
                 f64::tan((f64::sin(3.0) * 0.8)),
-                t.signum(),
+                cols.signum(),
             ],
         ];
-        let mut m201 = ((t + t).tanh() * 0.9).tan();
-        ((m201 + q1[0usize % 3]) * (-m201)) + m201
+        let mut m202 = ((cols + cols).tanh() * 0.9).tan();
+        ((m202 + q1[0usize % 3]) * (-m202)) + m202
     }
 
-    #[derive_gradient(hessian)]
+    #[derive_gradient(hessian, forward)]
     pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
         let r1 = Rec {
             a: x2,
@@ -1310,13 +1305,21 @@ pub mod p7055 {
 pub mod p7056 {
     use grad::derive_gradient;
 
-    #[derive_gradient]
-    pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], k: [f64; 3], end: usize, idx: &[usize]) -> f64 {
+    #[derive_gradient(forward)]
+    pub fn f(
+        x0: f64,
+        x1: f64,
+        x2: f64,
+        a: &[f64],
+        unit: [f64; 3],
+        col: usize,
+        idx: &[usize],
+    ) -> f64 {
         let mut trip: f64 = 0.0;
-        for start in (0..end).rev() {
+        for scratch_x in (0..col).rev() {
             let v1: f64 = (x1.abs() + 0.1).sqrt();
-            let mut out = (a[idx[2]].powi(2) + 0.25).ln().signum();
-            let mut value = vec![(a[start] + v1).exp(); end];
+            let mut t1 = (a[idx[2]].powi(2) + 0.25).ln().signum();
+            let mut value = vec![(a[scratch_x] + v1).exp(); col];
             trip = trip * 0.9 + v1 * 3.0;
             trip = trip.max(0.25);
         }
@@ -1326,7 +1329,7 @@ pub mod p7056 {
             [x2.sin_cos().0, x0.sinh(), x2],
         ];
         let v4 = ((x2.abs() + 0.5).hypot((m3[1][2].abs() + 0.25)).abs() + 0.5).log2();
-        (core::f64::consts::LN_2 * (x0.powi(2) + 0.25).powf(k[1])) + v4 + trip
+        (core::f64::consts::LN_2 * (x0.powi(2) + 0.25).powf(unit[1])) + v4 + trip
     }
 }
 
@@ -1334,68 +1337,53 @@ pub mod p7059 {
     use grad::derive_gradient;
 
     #[derive_gradient(hessian)]
-    fn g1(saved_x: f64, q0: &[f64]) -> f64 {
-        let row = q0.iter().map(|&e101| e101 * e101).sum::<f64>();
-        let start = (match (2usize * 2) {
-            0 => f64::atan2((-(f64::abs(0.25) + 0.5)), (-(row.abs() + 0.5))),
-            _ => row.exp2(),
+    fn g1(acc: f64, q0: &[f64]) -> f64 {
+        let rows = q0.iter().map(|&e101| e101 * e101).sum::<f64>();
+        let row = (match (2usize * 2) {
+            0 => f64::atan2((-(f64::abs(0.25) + 0.5)), (-(rows.abs() + 0.5))),
+            _ => rows.exp2(),
         })
         .mul_add(
-            ((row + row).powi(2) + 0.25).log10(),
-            (row.powi(2) + 1.25).acosh(),
+            ((rows + rows).powi(2) + 0.25).log10(),
+            (rows.powi(2) + 1.25).acosh(),
         );
         let mut k103 = 0usize;
         let v105 = loop {
             if k103 >= 2usize {
-                break start;
+                break row;
             }
             k103 += 1;
             let j104 = k103 - 1;
-            let mut part_x: [[f64; 3]; 2] = [
+            let mut value: [[f64; 3]; 2] = [
                 [
-                    (start + 3.0),
-                    (start - row),
-                    (if row > 0.1 && row < 1.5 { 0.25 } else { start }),
+                    (row + 3.0),
+                    (row - rows),
+                    (if rows > 0.1 && rows < 1.5 { 0.25 } else { row }),
                 ],
                 [
-                    saved_x,
-                    (if start >= row && start <= 0.25 {
-                        start
-                    } else {
-                        start
-                    }),
-                    (saved_x.abs() + 0.1).ln(),
+                    acc,
+                    (if row >= rows && row <= 0.25 { row } else { row }),
+                    (acc.abs() + 0.1).ln(),
                 ],
             ];
         };
         let mut m106 = (-(-v105));
-        f64::copysign((0.25 + 0.1), (-(start.abs() + 0.5))) + m106 + v105 + start
+        f64::copysign((0.25 + 0.1), (-(row.abs() + 0.5))) + m106 + v105 + row
     }
 
-    #[derive_gradient(hessian, strict)]
-    pub fn f(
-        x0: f64,
-        x1: f64,
-        x2: f64,
-        grad_x1: &[f64],
-        b: [f64; 3],
-        n: usize,
-        idx: &[usize],
-    ) -> f64 {
-        let mut w1 = vec![g1(f64::log2((x0.abs() + 0.5)), grad_x1); n];
-        let t = (-f64::mul_add(
+    #[derive_gradient(hessian, strict, forward)]
+    pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
+        let mut w1 = vec![g1(f64::log2((x0.abs() + 0.5)), a); n];
+        let end = (-f64::mul_add(
             std::f64::consts::PI,
             x2.cos(),
-            (if grad_x1[0] < x1 {
+            (if a[0] < x1 {
                 x2
             } else {
                 std::f64::consts::FRAC_1_SQRT_2
             }),
         ));
-        let v2: f64 = grad_x1
-            .iter()
-            .map(|&e3| e3.sinh().tanh() + 1.0)
-            .product::<f64>();
+        let v2: f64 = a.iter().map(|&e3| e3.sinh().tanh() + 1.0).product::<f64>();
         let r5 = g1(
             (({
                 let t4 = x2;
@@ -1404,7 +1392,7 @@ pub mod p7059 {
             .abs()
                 + 0.1)
                 .powf(x2.to_degrees()),
-            grad_x1,
+            a,
         );
         let mut w6: [f64; 3] = [
             (match n {
@@ -1424,7 +1412,7 @@ pub mod p7059 {
                 + 0.5)),
         ) + r5
             + v2
-            + t
+            + end
     }
 }
 
@@ -1438,108 +1426,101 @@ pub mod p7062 {
     }
 
     #[derive_gradient]
-    fn g1(value: f64, out: &Rec, w0: &[f64]) -> f64 {
-        let trip = w0.iter().map(|&e101| e101 * e101).sum::<f64>();
-        let mut m102: f64 = value.signum().max((trip.sin() * 0.8).atanh());
+    fn g1(row: f64, seed: &Rec, w0: &[f64]) -> f64 {
+        let start = w0.iter().map(|&e101| e101 * e101).sum::<f64>();
+        let mut m102: f64 = row.signum().max((start.sin() * 0.8).atanh());
         for i103 in 0..3usize {
-            if trip.tanh() > ((i103 as f64).tanh() * 0.9).asin() {
-                let c104 = |end: f64, stack_x: f64| (out.v[(i103 * 2) % 3] + 0.0).exp2().exp2();
+            if start.tanh() > ((i103 as f64).tanh() * 0.9).asin() {
+                let c104 = |matrix: f64, t2: f64| (seed.v[(i103 * 2) % 3] + 0.0).exp2().exp2();
                 let p105 = (
-                    (value
-                        % (-((match i103.min(2) {
-                            0 => (out.a + 0.0),
-                            1 | 2 if (i103 + 2) > 0 => m102,
-                            3..=5 => m102,
-                            _ => trip,
-                        })
-                        .abs()
-                            + 0.5))),
-                    f64::log10((value.copysign((-(value.abs() + 0.5))).abs() + 0.1)),
+                    (row % (-((match i103.min(2) {
+                        0 => (seed.a + 0.0),
+                        1 | 2 if (i103 + 2) > 0 => m102,
+                        3..=5 => m102,
+                        _ => start,
+                    })
+                    .abs()
+                        + 0.5))),
+                    f64::log10((row.copysign((-(row.abs() + 0.5))).abs() + 0.1)),
                 );
-                let mut m106 = value.sinh().exp();
+                let mut m106 = row.sinh().exp();
                 m102 -= (m106 + m102.atan()).sin();
             } else {
-                let v107 = (-(out.a
+                let v107 = (-(seed.a
                     * (match (i103 + 1) {
                         0 => m102,
-                        1 | 2 => trip,
+                        1 | 2 => start,
                         3..=5 => 0.25,
                         _ => 0.1,
                     })
-                    + out.v.iter().map(|&e108| e108.sin()).sum::<f64>()));
-                m102 = (((i103 as f64).abs() + 0.5).cbrt() + (0.1 + value));
-                let v110 = f64::sinh((out.a + 0.0)).cos().exp2();
-                m102 -= (v110 + (out.a + 0.0).ceil()).sin();
+                    + seed.v.iter().map(|&e108| e108.sin()).sum::<f64>()));
+                m102 = (((i103 as f64).abs() + 0.5).cbrt() + (0.1 + row));
+                let v110 = f64::sinh((seed.a + 0.0)).cos().exp2();
+                m102 -= (v110 + (seed.a + 0.0).ceil()).sin();
             }
         }
-        let mut t: [f64; 3] = [0.0; 3];
+        let mut w111: [f64; 3] = [0.0; 3];
         ({
-            let t111 = (m102 - value);
-            t111 * m102
+            let t112 = (m102 - row);
+            t112 * m102
         }) + m102
-            + trip
+            + start
     }
 
     #[derive_gradient]
-    fn g2(scratch_x: f64, q1: &Rec) -> (f64, f64) {
-        let v201 = ((match 2usize.pow(2) {
-            0 => (scratch_x * scratch_x),
-            _ => {
-                (if scratch_x > scratch_x {
-                    scratch_x
-                } else {
-                    scratch_x
-                })
-            }
+    fn g2(p1: f64, q1: &Rec) -> (f64, f64) {
+        let adj_x = ((match 2usize.pow(2) {
+            0 => (p1 * p1),
+            _ => (if p1 > p1 { p1 } else { p1 }),
         }) * (-f64::cosh(1.0)));
-        let mut acc = scratch_x.signum().fract();
-        (acc + v201 + scratch_x, scratch_x)
+        let mut m201 = p1.signum().fract();
+        (m201 + adj_x + p1, p1)
     }
 
-    #[derive_gradient]
-    pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, tan_x: &[usize]) -> f64 {
-        let v1 = x1.copysign((-((a[tan_x[1]] * (b[2] * x1)).abs() + 0.5)));
-        let c2 = |grad_x: f64| (-f64::clamp(x0, b[0], (b[0] + (x2.powi(2) + 0.25))));
+    #[derive_gradient(forward)]
+    pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, out: &[usize]) -> f64 {
+        let v1 = x1.copysign((-((a[out[1]] * (b[2] * x1)).abs() + 0.5)));
+        let c2 = |stack_x: f64| (-f64::clamp(x0, b[0], (b[0] + (x2.powi(2) + 0.25))));
         let mut s3: f64 = 0.0;
-        let mut matrix = 0usize;
+        let mut trip = 0usize;
         loop {
-            if matrix >= n {
+            if trip >= n {
                 break;
             }
-            matrix += 1;
-            let j4 = matrix - 1;
+            trip += 1;
+            let live = trip - 1;
             if !((n.pow(2) as f64) > 0.5) {
-                let v5 = (-((x0 / (x0.abs() + 0.5)) - f64::round(v1)));
-                let v6 = ((x0 + x2).min(
+                let v4 = (-((x0 / (x0.abs() + 0.5)) - f64::round(v1)));
+                let v5 = ((x0 + x2).min(
                     b.iter()
-                        .fold(x2, |start, &e7| start * 0.5 + (j4.pow(2) as f64)),
+                        .fold(x2, |acc7, &e6| acc7 * 0.5 + (live.pow(2) as f64)),
                 ) - s3);
                 let v8 = ((if (0.25 - v1) > 2.0 {
-                    a.iter().copied().map(|e9| v5).sum::<f64>()
+                    a.iter().copied().map(|e9| v4).sum::<f64>()
                 } else {
-                    (a[j4].abs() + 0.1).log10()
-                }) + (match j4 {
+                    (a[live].abs() + 0.1).log10()
+                }) + (match live {
                     0 => g1(
-                        v6,
+                        v5,
                         &Rec {
                             a: x2,
-                            v: [(j4.min(2) as f64), x0, v6],
+                            v: [(live.min(2) as f64), x0, v5],
                         },
                         &b,
                     ),
                     _ => (((n * 2) as f64) - ((n + 1) as f64)),
                 }));
-                s3 = s3.max(v6);
+                s3 = s3.max(v5);
             }
-            s3 /= (match j4 {
+            s3 /= (match live {
                 0 => f64::exp2(c2((n as f64))),
-                1 | 2 => a[n - 1 - j4],
-                _ => a.iter().map(|&hv_x| hv_x).sum::<f64>(),
+                1 | 2 => a[n - 1 - live],
+                _ => a.iter().map(|&running| running).sum::<f64>(),
             })
             .abs()
                 + 1.0;
         }
-        let v10 = (if (match (n * 2) {
+        let tan_x = (if (match (n * 2) {
             0 => c2(b[1]),
             _ => f64::EPSILON,
         }) > (b[1] * 1.5)
@@ -1548,12 +1529,12 @@ pub mod p7062 {
         } else {
             f64::cos(b[1])
         });
-        let v11 = (match n {
+        let v10 = (match n {
             0 => f64::atanh((v1.to_degrees().sin() * 0.8)),
             1 | 2 => c2(x2),
             _ => ((0.5 + (n as f64)).sin() * 0.8).acos(),
         });
-        (-(a[0] * b[n.min(2) % 3])) + v11 + v10 + s3
+        (-(a[0] * b[n.min(2) % 3])) + v10 + tan_x + s3
     }
 }
 
@@ -1561,42 +1542,42 @@ pub mod p7066 {
     use grad::derive_gradient;
 
     #[derive_gradient]
-    fn g1(start: f64) -> f64 {
+    fn g1(adj_x: f64) -> f64 {
         let mut m101: f64 = 2.0;
-        let mut m102 = [
-            [start, (m101 * m101), f64::exp_m1(start)],
+        let mut rows = [
+            [adj_x, (m101 * m101), f64::exp_m1(adj_x)],
             [m101.floor(), 0.25, 0.25],
         ];
-        let mut s103: f64 = 0.0;
-        let mut k104 = 0usize;
+        let mut s102: f64 = 0.0;
+        let mut k103 = 0usize;
         loop {
-            if k104 >= 2usize {
+            if k103 >= 2usize {
                 break;
             }
-            k104 += 1;
-            let t3 = k104 - 1;
-            let c105 = |u106: f64| {
+            k103 += 1;
+            let unit = k103 - 1;
+            let c104 = |u105: f64| {
                 f64::hypot(
-                    (-(u106.clamp(0.1, (0.1 + (start.powi(2) + 0.25))).abs() + 0.5)),
-                    ((((((start.round()).abs() * 2.0) as usize) % 5) as f64).abs() + 0.25),
+                    (-(u105.clamp(0.1, (0.1 + (adj_x.powi(2) + 0.25))).abs() + 0.5)),
+                    ((((((adj_x.round()).abs() * 2.0) as usize) % 5) as f64).abs() + 0.25),
                 )
             };
-            s103 = ((s103.powi(2) + 0.25).log((m102[0][2].abs() + 1.5)) * (-0.1));
+            s102 = ((s102.powi(2) + 0.25).log((rows[0][2].abs() + 1.5)) * (-0.1));
         }
-        m101 + s103 + m101
+        m101 + s102 + m101
     }
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     pub fn f(
         x0: f64,
         x1: f64,
         x2: f64,
-        scratch_x1: &[f64],
-        scratch_x2: [f64; 3],
+        cols: &[f64],
+        acc: [f64; 3],
         n: usize,
         idx: &[usize],
     ) -> f64 {
-        let c1 = |seed: f64| (scratch_x2[0] - 3.0);
+        let c1 = |v_x: f64| (acc[0] - 3.0);
         (match n.pow(2) {
             0 => (n as f64).copysign((x2.abs() + 0.25)),
             1 | 2 => {
@@ -1605,8 +1586,8 @@ pub mod p7066 {
                     _ => x0,
                 })
             }
-            3..=5 => scratch_x2[2].mul_add(c1(0.5), scratch_x1[0]),
-            _ => scratch_x1.iter().step_by(2).map(|&e2| x1).sum::<f64>(),
+            3..=5 => acc[2].mul_add(c1(0.5), cols[0]),
+            _ => cols.iter().step_by(2).map(|&e2| x1).sum::<f64>(),
         })
     }
 }
@@ -1614,8 +1595,8 @@ pub mod p7066 {
 pub mod p7071 {
     use grad::derive_gradient;
 
-    #[derive_gradient]
-    fn t_fn(p0: f64, q0: [[f64; 3]; 2]) -> f64 {
+    #[derive_gradient(forward)]
+    fn swept_fn(p0: f64, q0: [[f64; 3]; 2]) -> f64 {
         let mut m101: [[f64; 3]; 2] = [
             [
                 p0,
@@ -1631,28 +1612,28 @@ pub mod p7071 {
                 0.1,
             ],
         ];
-        let mut grad_x = p0;
+        let mut tan_x = p0;
         for i102 in 0..3usize {
             let mut s103 = (i102.pow(2) as f64);
             let mut k104 = 0usize;
             while k104 < 2usize && s103 < 2.0 {
                 k104 += 1;
-                let trips = k104 - 1;
-                let t2 = (if (m101[1][2].powi(2) + 0.25).powf(s103) >= p0 {
-                    grad_x.round()
+                let t = k104 - 1;
+                let tangent = (if (m101[1][2].powi(2) + 0.25).powf(s103) >= p0 {
+                    tan_x.round()
                 } else {
                     p0
                 });
-                s103 -= (t2 + (t2.abs() + 0.25).hypot(((trips as f64).abs() + 0.25))).sin();
-                s103 -= (p0.copysign((-(grad_x.abs() + 0.5))) - grad_x);
+                s103 -= (tangent + (tangent.abs() + 0.25).hypot(((t as f64).abs() + 0.25))).sin();
+                s103 -= (p0.copysign((-(tan_x.abs() + 0.5))) - tan_x);
             }
-            grad_x += s103;
-            grad_x = f64::tanh(m101[i102 % 2][i102]).exp_m1();
+            tan_x += s103;
+            tan_x = f64::tanh(m101[i102 % 2][i102]).exp_m1();
         }
-        if (p0 * p0) >= 0.1 && grad_x <= f64::asinh(p0) {
-            m101[1] = [grad_x, (-std::f64::consts::PI), (-(-grad_x))];
+        if (p0 * p0) >= 0.1 && tan_x <= f64::asinh(p0) {
+            m101[1] = [tan_x, (-std::f64::consts::PI), (-(-tan_x))];
         }
-        m101[0][0].asinh().signum() + grad_x
+        m101[0][0].asinh().signum() + tan_x
     }
 
     #[derive_gradient]
@@ -1660,7 +1641,7 @@ pub mod p7071 {
         let mut k201 = 0usize;
         let v206 = loop {
             if k201 >= 2usize {
-                break t_fn(
+                break swept_fn(
                     0.25,
                     [
                         [(if p1 > 0.25 { p1 } else { p1 }), f64::cos(p1), p1],
@@ -1679,7 +1660,7 @@ pub mod p7071 {
             });
             let (q204, q205) = (
                 ((1.0 % (p1.abs() + 0.25))
-                    + t_fn(
+                    + swept_fn(
                         p1,
                         [[((j202 + 1) as f64), p1, m203], [1.25, p1, (j202 as f64)]],
                     )),
@@ -1688,14 +1669,14 @@ pub mod p7071 {
         };
         (
             v206 + (std::f64::consts::SQRT_2 * v206),
-            v206.max(t_fn(p1, [[p1, v206, p1], [0.5, v206, v206]])),
+            v206.max(swept_fn(p1, [[p1, v206, p1], [0.5, v206, v206]])),
         )
     }
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
-        let mut row = x0.powi(3);
-        (x2 * x0) + row
+        let mut swept = x0.powi(3);
+        (x2 * x0) + swept
     }
 }
 
@@ -1703,29 +1684,29 @@ pub mod p7083 {
     use grad::derive_gradient;
 
     #[derive_gradient(hessian)]
-    fn out_fn(p0: f64) -> f64 {
+    fn cols_fn(p0: f64) -> f64 {
         let v101 = (-p0);
         v101 + v101
     }
 
-    #[derive_gradient(hessian)]
+    #[derive_gradient(hessian, forward)]
     fn g2(p1: f64, q1: f64) -> f64 {
         let mut m201 = (p1.powi(2) + 0.25).ln_1p().to_degrees();
         (match 0usize {
             0 => f64::log((f64::powi(0.1, 2) + 0.25), (p1.powi(2) + 1.25)),
             1 | 2 if p1 <= 0.1 => (1.5 - q1),
             3..=5 => q1,
-            _ => out_fn(p1),
+            _ => cols_fn(p1),
         }) + m201
     }
 
-    #[derive_gradient(hessian)]
+    #[derive_gradient(hessian, forward)]
     pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
-        let acc = g2(
+        let adj_x = g2(
             (-((-(x0.abs() + 0.5)).recip().abs() + 0.5)).hypot((x1.to_radians().abs() + 0.5)),
             x2.cos(),
         );
-        ((if x2 <= x1 { 0.25 } else { x0 }) * acc) + acc
+        ((if x2 <= x1 { 0.25 } else { x0 }) * adj_x) + adj_x
     }
 }
 
@@ -1740,38 +1721,41 @@ pub mod p7087 {
                 break f64::mul_add(1.0, p0, std::f64::consts::SQRT_2).signum();
             }
             k101 += 1;
-            let grad_x = k101 - 1;
-            let mut part_x = (f64::max(std::f64::consts::PI, p0) + q0.powi(1));
+            let live = k101 - 1;
+            let mut seed = (f64::max(std::f64::consts::PI, p0) + q0.powi(1));
         };
         (f64::atan2((-(f64::abs(1.25) + 0.5)), (-(v102.abs() + 0.5))) * (0.1 * p0)) + v102
     }
 
     #[derive_gradient]
-    fn row_fn(acc: f64, q1: usize) -> (f64, f64) {
-        let (q201, hv_x) = (
-            ((acc.tanh() * 0.9).atanh().tanh() * 0.9).atanh(),
-            ((acc.abs() + 0.1).ln() + (-acc)),
+    fn running_fn(k: f64, q1: usize) -> (f64, f64) {
+        let (q201, value) = (
+            ((k.tanh() * 0.9).atanh().tanh() * 0.9).atanh(),
+            ((k.abs() + 0.1).ln() + (-k)),
         );
-        let v202 = ((-acc).abs() + 1.5).acosh();
+        let v202 = ((-k).abs() + 1.5).acosh();
         let v203 = (q1 as f64);
-        (v203 + v202 + hv_x + (-f64::log10((q201.abs() + 0.1))), v202)
+        (
+            v203 + v202 + value + (-f64::log10((q201.abs() + 0.1))),
+            v202,
+        )
     }
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     pub fn f(
         x0: f64,
         x1: f64,
         x2: f64,
-        seed: &[f64],
-        unit: [f64; 3],
+        cols: &[f64],
+        rows: [f64; 3],
         n: usize,
         idx: &[usize],
     ) -> f64 {
-        let c1 = |u2: f64| {
+        let c1 = |matrix: f64| {
             ((idx[2] as f64).abs()
                 + ({
-                    let t3 = x0;
-                    t3 * x0
+                    let t2 = x0;
+                    t2 * x0
                 }))
         };
         ((-x1) * (-0.25))
@@ -1784,21 +1768,13 @@ pub mod p7090 {
     #[derive_gradient]
     fn g1(p0: f64, q0: [[f64; 3]; 2]) -> f64 {
         let v101 = p0.exp_m1();
-        let mut t1 = p0;
+        let mut seed = p0;
         let v102: f64 = std::f64::consts::PI;
-        v102 + v102 + t1 + v101
+        v102 + v102 + seed + v101
     }
 
-    #[derive_gradient]
-    pub fn f(
-        x0: f64,
-        x1: f64,
-        partial_x: f64,
-        a: &[f64],
-        b: [f64; 3],
-        n: usize,
-        idx: &[usize],
-    ) -> f64 {
+    #[derive_gradient(forward)]
+    pub fn f(x0: f64, x1: f64, rows: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
         let mut s1 = a[0];
         let mut k2 = 0usize;
         loop {
@@ -1816,7 +1792,7 @@ pub mod p7090 {
                 ({
                     let t5 = (match idx[2] {
                         0 => 1.25,
-                        1 | 2 => partial_x,
+                        1 | 2 => rows,
                         _ => s1,
                     });
                     t5 * (if s1 >= 0.1 { s1 } else { (n as f64) })
@@ -1831,7 +1807,7 @@ pub mod p7090 {
             .trunc()
             .tanh();
         }
-        let r8 = g1(
+        let r7 = g1(
             s1,
             [
                 [
@@ -1839,11 +1815,11 @@ pub mod p7090 {
                         let t6 = b[0];
                         t6 * x0
                     }),
-                    b.iter().map(|&e7| (n as f64)).sum::<f64>(),
+                    b.iter().map(|&trip| (n as f64)).sum::<f64>(),
                     (b[0] + (n as f64)),
                 ],
                 [
-                    f64::cbrt((-(partial_x.abs() + 0.5))),
+                    f64::cbrt((-(rows.abs() + 0.5))),
                     x0.to_degrees(),
                     a[0].to_degrees(),
                 ],
@@ -1851,10 +1827,10 @@ pub mod p7090 {
         );
         (f64::powi(std::f64::consts::PI, -1)
             + ({
-                let t3 = s1;
-                t3 * s1
+                let value = s1;
+                value * s1
             }))
-            + r8
+            + r7
             + s1
     }
 }
@@ -1862,11 +1838,19 @@ pub mod p7090 {
 pub mod p7100 {
     use grad::derive_gradient;
 
-    #[derive_gradient(hessian, strict)]
-    pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], row: usize, idx: &[usize]) -> f64 {
-        let v1 = (row.min(2) as f64);
+    #[derive_gradient(hessian, strict, forward)]
+    pub fn f(
+        x0: f64,
+        x1: f64,
+        x2: f64,
+        a: &[f64],
+        b: [f64; 3],
+        start: usize,
+        idx: &[usize],
+    ) -> f64 {
+        let v1 = (start.min(2) as f64);
         ({
-            let t2 = (if (row * 2) > 3 { a[idx[0]] } else { v1 });
+            let t2 = (if (start * 2) > 3 { a[idx[0]] } else { v1 });
             t2 * (-v1)
         }) + v1
     }
@@ -1877,26 +1861,18 @@ pub mod p7102 {
 
     #[derive_gradient]
     fn g1(p0: f64, q0: f64) -> f64 {
-        let mut v_x = p0;
-        let v101 = (if v_x >= p0 { p0 } else { q0 })
+        let mut t = p0;
+        let v101 = (if t >= p0 { p0 } else { q0 })
             .exp()
-            .copysign((q0.min((v_x * q0)).abs() + 0.5));
-        (-(p0.sinh().abs() + 0.5)).recip() + v101 + v_x
+            .copysign((q0.min((t * q0)).abs() + 0.5));
+        (-(p0.sinh().abs() + 0.5)).recip() + v101 + t
     }
 
-    #[derive_gradient]
-    pub fn f(
-        grad_x: f64,
-        x1: f64,
-        x2: f64,
-        a: &[f64],
-        b: [f64; 3],
-        n: usize,
-        idx: &[usize],
-    ) -> f64 {
-        let v1 = (f64::exp2(a.iter().map(|&part_x| x2.tanh() + 1.0).product::<f64>())
+    #[derive_gradient(forward)]
+    pub fn f(start: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
+        let v1 = (f64::exp2(a.iter().map(|&tan_x2| x2.tanh() + 1.0).product::<f64>())
             - (({
-                let t2 = grad_x;
+                let t2 = start;
                 t2 * t2
             })
             .abs()
@@ -1907,23 +1883,23 @@ pub mod p7102 {
                 0 => std::f64::consts::FRAC_1_SQRT_2,
                 1 | 2 => {
                     (match (n * 2) {
-                        0 => grad_x,
-                        1 | 2 => grad_x,
+                        0 => start,
+                        1 | 2 => start,
                         _ => x1,
                     })
                 }
                 _ => (b[1] - b[1]),
             });
         for i3 in (0..n).rev() {
-            let hv_x: f64 = (g1(1.5, 1.5) * core::f64::consts::LN_2).exp2();
+            let partial_x: f64 = (g1(1.5, 1.5) * core::f64::consts::LN_2).exp2();
             let mut m4: f64 = std::f64::consts::E;
-            let live = (
-                grad_x,
+            let count = (
+                start,
                 ((if x1 < 0.5 || m4 < m4 {
                     a[n - 1 - i3]
                 } else {
                     b[2]
-                }) % ((grad_x.abs() + 0.5).powf(m4).abs() + 0.5)),
+                }) % ((start.abs() + 0.5).powf(m4).abs() + 0.5)),
             );
         }
         let v1 = v1 * 0.5 + v1;
@@ -1950,10 +1926,10 @@ pub mod p7104 {
                 break;
             }
             k103 += 1;
-            let seed = k103 - 1;
-            let mut grad_x: f64 = 0.0;
+            let row = k103 - 1;
+            let mut n: f64 = 0.0;
             for i104 in 0..3usize {
-                let v105 = (match seed {
+                let v105 = (match row {
                     0 if v101 < 0.1 => f64::log(
                         (f64::acosh(((i104 as f64).abs() + 1.5)).powi(2) + 0.25),
                         (v101.abs() + 1.5),
@@ -1964,31 +1940,31 @@ pub mod p7104 {
                 let m107: [[f64; 3]; 2] = [
                     [
                         (((i104 + 2) as f64).abs() + 0.1).log10(),
-                        (i104 as f64).mul_add(grad_x, grad_x),
+                        (i104 as f64).mul_add(n, n),
                         f64::acosh((f64::abs(std::f64::consts::PI) + 1.5)),
                     ],
                     [(s102.abs() + 0.1).log10(), (p0 * (i104 as f64)), (-s102)],
                 ];
-                grad_x = grad_x.max(s102.cosh());
+                n = n.max(s102.cosh());
             }
-            let mut t1 = vec![
-                (seed.min(2) as f64).cos(),
-                (-grad_x).clamp(3.0, (3.0 + (grad_x.exp_m1().abs() + 0.5))),
+            let mut live = vec![
+                (row.min(2) as f64).cos(),
+                (-n).clamp(3.0, (3.0 + (n.exp_m1().abs() + 0.5))),
                 0.5,
             ];
-            let v108 = (match (seed + 3) {
+            let v108 = (match (row + 3) {
                 0 => {
-                    (match seed {
-                        0 => t1[seed],
-                        _ => grad_x,
+                    (match row {
+                        0 => live[row],
+                        _ => n,
                     })
                 }
-                1 | 2 => (-(t1[seed].abs() + 0.5)).recip(),
-                3..=5 if p0 > 0.25 => v101.min((seed.pow(2) as f64)),
-                _ => t1[2].tanh(),
+                1 | 2 => (-(live[row].abs() + 0.5)).recip(),
+                3..=5 if p0 > 0.25 => v101.min((row.pow(2) as f64)),
+                _ => live[2].tanh(),
             })
             .signum();
-            s102 += grad_x;
+            s102 += n;
             s102 -= (v101.powi(2) + 1.25).acosh().atan();
         }
         if !((v101 / (-(v101.abs() + 0.5))) < f64::tanh(1.0)) {
@@ -2004,7 +1980,7 @@ pub mod p7104 {
                 }
                 k112 += 1;
                 let j113 = k112 - 1;
-                let acc = (((if (j113) < 2 { v101 } else { (j113 as f64) }) / (s102.abs() + 0.5))
+                let t1 = (((if (j113) < 2 { v101 } else { (j113 as f64) }) / (s102.abs() + 0.5))
                     .sin()
                     * 0.8)
                     .acos();
@@ -2013,18 +1989,18 @@ pub mod p7104 {
                     t115 * (f64::clamp(1.0, s102, (s102 + (f64::abs(1.25) + 0.5)))
                         - (t115.powi(2) + 0.25).ln_1p())
                 });
-                s102 += acc;
+                s102 += t1;
             };
         }
         (p0.sin() * 0.8).asin().trunc() + s102 + v101
     }
 
     #[derive_gradient(hessian)]
-    fn stack_x_fn(tan_x: f64, q1: usize, t: usize) -> f64 {
-        if tan_x.min(tan_x)
+    fn row_fn(adj_x: f64, q1: usize, cols: usize) -> f64 {
+        if adj_x.min(adj_x)
             > ({
-                let trips = tan_x;
-                trips * tan_x
+                let acc = adj_x;
+                acc * adj_x
             })
         {
             let mut s201: f64 = 0.0;
@@ -2032,96 +2008,96 @@ pub mod p7104 {
             while k202 < 2usize {
                 k202 += 1;
                 let j203 = k202 - 1;
-                let mut w204 = vec![
+                let mut trip = vec![
                     f64::atan2((s201.abs() + 0.25), (s201.cosh().abs() + 0.25)),
-                    (if (tan_x.sin() * 0.8).atanh() < ((t.pow(2) as f64).abs() + 0.5).ln()
+                    (if (adj_x.sin() * 0.8).atanh() < ((cols.pow(2) as f64).abs() + 0.5).ln()
                         || g1((q1.min(2) as f64)) > (2.0 + s201)
                     {
                         (match q1.min(2) {
-                            0 if ((j203 * 2) as f64) > s201 => tan_x,
-                            1 | 2 if s201 >= tan_x => tan_x,
-                            _ => tan_x,
+                            0 if ((j203 * 2) as f64) > s201 => adj_x,
+                            1 | 2 if s201 >= adj_x => adj_x,
+                            _ => adj_x,
                         })
                     } else {
                         (core::f64::consts::LN_2 * s201)
                     }),
                     0.5,
                 ];
-                let scratch_x = w204[0];
-                let c205 = |u206: f64, value: f64| tan_x;
-                s201 -= (scratch_x
+                let saved_x = trip[0];
+                let c204 = |u205: f64, seed: f64| adj_x;
+                s201 -= (saved_x
                     + ({
-                        let t207 = s201;
-                        t207 * s201
+                        let t206 = s201;
+                        t206 * s201
                     }))
                 .sin();
-                s201 += tan_x;
+                s201 += adj_x;
             }
-            let r208 = Rec {
-                a: (((t + 3) as f64).sin() * 0.8).asin(),
-                v: [tan_x, (-tan_x), (-tan_x)],
+            let r207 = Rec {
+                a: (((cols + 3) as f64).sin() * 0.8).asin(),
+                v: [adj_x, (-adj_x), (-adj_x)],
             };
         } else {
-            let mut k: [[f64; 3]; 2] = [
-                [tan_x, f64::trunc(tan_x), (tan_x * tan_x)],
+            let mut scratch_x: [[f64; 3]; 2] = [
+                [adj_x, f64::trunc(adj_x), (adj_x * adj_x)],
                 [
-                    (if tan_x <= 0.75 { tan_x } else { tan_x }),
-                    tan_x,
+                    (if adj_x <= 0.75 { adj_x } else { adj_x }),
+                    adj_x,
                     ({
-                        let t209 = (t as f64);
-                        t209 * tan_x
+                        let t208 = (cols as f64);
+                        t208 * adj_x
                     }),
                 ],
             ];
-            let c210 = |u211: f64| {
-                ((tan_x.abs() + 0.5).hypot((tan_x.abs() + 0.5))
-                    * (((((tan_x).abs() * 2.0) as usize) % 5) as f64).abs())
+            let c209 = |u210: f64| {
+                ((adj_x.abs() + 0.5).hypot((adj_x.abs() + 0.5))
+                    * (((((adj_x).abs() * 2.0) as usize) % 5) as f64).abs())
             };
-            let v212 = (match t {
-                0 => tan_x.ceil().sin_cos().0,
-                1 | 2 => c210(tan_x),
-                3..=5 if tan_x > tan_x => {
-                    (k[1].iter().map(|&start| start * start).sum::<f64>()).powi(0)
+            let v211 = (match cols {
+                0 => adj_x.ceil().sin_cos().0,
+                1 | 2 => c209(adj_x),
+                3..=5 if adj_x > adj_x => {
+                    (scratch_x[1].iter().map(|&e212| e212 * e212).sum::<f64>()).powi(0)
                 }
-                _ => k[1][2],
+                _ => scratch_x[1][2],
             });
         }
-        let count = |u214: f64| ((-tan_x).sin() * 0.8).tan();
-        if tan_x > tan_x {
-            let mut m215 = (if (-tan_x) < 1.5 {
-                f64::clamp(0.75, count(1.25), (count(1.25) + (tan_x.abs() + 0.1)))
+        let running = |t: f64| ((-adj_x).sin() * 0.8).tan();
+        if adj_x > adj_x {
+            let mut m214 = (if (-adj_x) < 1.5 {
+                f64::clamp(0.75, running(1.25), (running(1.25) + (adj_x.abs() + 0.1)))
             } else {
-                (tan_x * tan_x)
+                (adj_x * adj_x)
             });
-            let mut partial_x: Vec<f64> = vec![
-                f64::clamp((tan_x - tan_x), m215, (m215 + (m215.exp_m1().abs() + 0.1))),
-                (std::f64::consts::PI + tan_x),
+            let mut w215: Vec<f64> = vec![
+                f64::clamp((adj_x - adj_x), m214, (m214 + (m214.exp_m1().abs() + 0.1))),
+                (std::f64::consts::PI + adj_x),
                 0.5,
             ];
-            let (row, q216) = (partial_x[0], partial_x[1]);
-        } else if tan_x.floor() < 0.25 {
-            let adj_x = (if f64::floor(tan_x) > 0.75 {
+            let (stack_x, q216) = (w215[0], w215[1]);
+        } else if adj_x.floor() < 0.25 {
+            let v217 = (if f64::floor(adj_x) > 0.75 {
                 (-({
-                    let t217 = (t as f64);
-                    t217 * t217
+                    let t218 = (cols as f64);
+                    t218 * t218
                 }))
             } else {
                 f64::sin_cos(0.25).0
             });
-            for i218 in 0..3usize {
-                let mut unit: f64 = count((q1 as f64));
-                let v219 = tan_x.abs();
+            for column in 0..3usize {
+                let mut stack_cols: f64 = running((q1 as f64));
+                let v219 = adj_x.abs();
             }
-            let v220 = (g1(core::f64::consts::LN_2) - ((adj_x * adj_x) * tan_x));
+            let v220 = (g1(core::f64::consts::LN_2) - ((v217 * v217) * adj_x));
         }
-        ((tan_x.tanh() * 0.9).atanh()
+        ((adj_x.tanh() * 0.9).atanh()
             - ({
-                let t221 = tan_x;
-                t221 * tan_x
+                let t221 = adj_x;
+                t221 * adj_x
             }))
     }
 
-    #[derive_gradient(hessian, strict)]
+    #[derive_gradient(hessian, strict, forward)]
     pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
         let mut s1 = (x1 + (idx[2] as f64));
         let mut k2 = 0usize;
@@ -2165,7 +2141,7 @@ pub mod p7106 {
     use grad::derive_gradient;
 
     #[derive_gradient]
-    fn matrix_fn(p0: f64) -> f64 {
+    fn part_x_fn(p0: f64) -> f64 {
         let mut m101: f64 = 3.0;
         let v102: f64 = (if (if p0 < 1.25 && p0 >= core::f64::consts::LN_2 {
             m101
@@ -2180,17 +2156,9 @@ pub mod p7106 {
         p0 + v102 + m101
     }
 
-    #[derive_gradient]
-    pub fn f(
-        stack_x: f64,
-        x1: f64,
-        x2: f64,
-        a: &[f64],
-        b: [f64; 3],
-        n: usize,
-        idx: &[usize],
-    ) -> f64 {
-        let mut trips = matrix_fn(stack_x).copysign(
+    #[derive_gradient(forward)]
+    pub fn f(start: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
+        let mut col = part_x_fn(start).copysign(
             ((match n {
                 0 => b[1],
                 _ => b[2],
@@ -2198,10 +2166,10 @@ pub mod p7106 {
             .abs()
                 + 0.5),
         );
-        let mut v_x: [f64; 3] = [
+        let mut part_x: [f64; 3] = [
             ({
-                let k = stack_x;
-                k * trips
+                let saved_x = start;
+                saved_x * col
             }),
             ((x2 * a[0]) - (x2.powi(2) + 1.25).acosh()),
             (-(n.pow(2) as f64)),
@@ -2211,7 +2179,7 @@ pub mod p7106 {
             1 | 2 => (n as f64).asinh(),
             3..=5 => ((n.pow(2) as f64).abs() + 1.5).acosh(),
             _ => f64::fract(0.5),
-        }) + trips
+        }) + col
     }
 }
 
@@ -2225,12 +2193,12 @@ pub mod p7107 {
     }
 
     #[derive_gradient]
-    fn acc_fn(p0: f64) -> [f64; 2] {
-        let count = p0;
-        [count + count, (-count).exp()]
+    fn t_fn(p0: f64) -> [f64; 2] {
+        let t1 = p0;
+        [t1 + t1, (-t1).exp()]
     }
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     fn g2(p1: f64, q1: usize, w1: usize) -> f64 {
         let mut s201 = p1.round();
         let mut k202 = 0usize;
@@ -2240,7 +2208,7 @@ pub mod p7107 {
             }
             k202 += 1;
             let j203 = k202 - 1;
-            let mut r204 = Rec {
+            let mut adj_x = Rec {
                 a: p1.tanh(),
                 v: [
                     s201.mul_add(0.25, p1),
@@ -2252,33 +2220,33 @@ pub mod p7107 {
                     f64::powi(1.0, 2),
                 ],
             };
-            if r204.v[j203] > 2.0 && (q1 + 3) > 3 {
-                s201 /= ((p1 * r204.v[j203]) - p1.trunc()).abs() + 1.0;
-                let t1 =
-                    (r204.a * s201.asinh() + r204.v.iter().map(|&e205| e205.sin()).sum::<f64>());
-                let p208 = (
+            if adj_x.v[j203] > 2.0 && (q1 + 3) > 3 {
+                s201 /= ((p1 * adj_x.v[j203]) - p1.trunc()).abs() + 1.0;
+                let column =
+                    (adj_x.a * s201.asinh() + adj_x.v.iter().map(|&e204| e204.sin()).sum::<f64>());
+                let p207 = (
                     (p1.powi(2) + 1.25).acosh().sin_cos().0,
                     (match j203 {
-                        0 => t1,
-                        1 | 2 if t1 < r204.a => (w1.pow(2) as f64).powi(4),
-                        3..=5 => (t1 + p1),
+                        0 => column,
+                        1 | 2 if column < adj_x.a => (w1.pow(2) as f64).powi(4),
+                        3..=5 => (column + p1),
                         _ => {
                             ({
-                                let t207 = s201;
-                                t207 * p1
+                                let t206 = s201;
+                                t206 * p1
                             })
                         }
                     }),
                 );
-                s201 -= (t1 + (-(q1.min(2) as f64))).sin();
+                s201 -= (column + (-(q1.min(2) as f64))).sin();
             } else if !((j203) > 0) {
-                r204.v[0] = r204.v[0] * 0.5 + f64::exp2(s201.min((w1 as f64)));
+                adj_x.v[0] = adj_x.v[0] * 0.5 + f64::exp2(s201.min((w1 as f64)));
             } else {
                 s201 += f64::log10((p1.powi(2) + 0.25));
             }
             s201 = (f64::cosh(std::f64::consts::SQRT_2) - (s201.tanh() * 0.9).atanh());
         }
-        let (q209, q210) = (
+        let (q208, q209) = (
             (1.0 % (s201.abs() + 0.5)),
             (match q1 {
                 0 if p1 < p1 => p1.sin(),
@@ -2286,16 +2254,16 @@ pub mod p7107 {
                 _ => s201,
             }),
         );
-        s201 = s201 * 0.9 + (q1 as f64).min((q209 - s201));
+        s201 = s201 * 0.9 + (q1 as f64).min((q208 - s201));
         ({
-            let stack_x = (-(((w1 + 1) as f64).abs() + 0.5)).atan2((-(p1.abs() + 0.5)));
-            stack_x * q210.exp_m1()
-        }) + q210
-            + q209
+            let tan_x = (-(((w1 + 1) as f64).abs() + 0.5)).atan2((-(p1.abs() + 0.5)));
+            tan_x * q209.exp_m1()
+        }) + q209
+            + q208
             + s201
     }
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
         if (n) > 0 {
             let mut s1 = (x0.abs() + 0.5).sqrt();
@@ -2306,13 +2274,13 @@ pub mod p7107 {
                 if x1 > b[0].sin_cos().0 {
                     break;
                 }
-                let v_x = (-(match idx[1] {
+                let v4 = (-(match idx[1] {
                     0 => (x1 + x1),
                     1 | 2 => (x0 - s1),
                     _ => (x2 * a[j3]),
                 }));
-                let r4 = g2(((n as f64).cos().sin() * 0.8).atanh(), j3, j3);
-                s1 = s1 * 0.9 + v_x * (x2.powi(2) + 0.25).ln_1p();
+                let r5 = g2(((n as f64).cos().sin() * 0.8).atanh(), j3, j3);
+                s1 = s1 * 0.9 + v4 * (x2.powi(2) + 0.25).ln_1p();
                 s1 *= (a[j3].min(x1) * s1.trunc()).tanh();
             }
             s1 = s1.max(f64::atan(
@@ -2321,39 +2289,39 @@ pub mod p7107 {
                     _ => x1,
                 }),
             ));
-            let v5 = a
+            let v6 = a
                 .iter()
                 .zip(b.iter())
-                .map(|(&e6, &e7)| (-(x2 + a[0])))
+                .map(|(&e7, &e8)| (-(x2 + a[0])))
                 .sum::<f64>();
         } else if ({
-            let t8 = b[1];
-            t8 * t8
+            let t9 = b[1];
+            t9 * t9
         }) > 0.25
             || x1 <= f64::acos((x1.sin() * 0.8))
         {
-            let r9 = acc_fn(x0);
-            let v10 = x2;
-            let mut trip = 0usize;
+            let r10 = t_fn(x0);
+            let v11 = x2;
+            let mut scratch_x = 0usize;
             loop {
-                if trip >= n {
+                if scratch_x >= n {
                     break;
                 }
-                trip += 1;
-                let j11 = trip - 1;
+                scratch_x += 1;
+                let hv_x0 = scratch_x - 1;
                 let mut m12 = x1;
             }
         } else {
             let v13 = b
                 .iter()
                 .zip(b.iter())
-                .map(|(&e14, &seed)| seed)
+                .map(|(&e14, &matrix)| matrix)
                 .sum::<f64>();
             let v15 = (x0.exp2() + x1).cos();
         }
         let v16 = a
             .chunks(2)
-            .map(|w18| w18[0] * w18[0] + x0.sin_cos().0)
+            .map(|trip| trip[0] * trip[0] + x0.sin_cos().0)
             .sum::<f64>();
         x1.to_degrees() + v16
     }
@@ -2362,7 +2330,7 @@ pub mod p7107 {
 pub mod p7108 {
     use grad::derive_gradient;
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     pub fn f(
         x0: f64,
         x1: f64,
@@ -2370,7 +2338,7 @@ pub mod p7108 {
         a: &[f64],
         trip: [f64; 3],
         n: usize,
-        count: &[usize],
+        tan_x1: &[usize],
     ) -> f64 {
         let mut k1 = 0usize;
         loop {
@@ -2383,7 +2351,8 @@ pub mod p7108 {
             if !(((j2 * 2) as f64) > 3.0) {
                 break;
             }
-            let value = |u4: f64| (x2 + x1).clamp(x1, (x1 + (((j2 * 2) as f64).cos().abs() + 0.1)));
+            let column =
+                |u4: f64| (x2 + x1).clamp(x1, (x1 + (((j2 * 2) as f64).cos().abs() + 0.1)));
         }
         (({
             let adj_x = x0;
@@ -2405,38 +2374,46 @@ pub mod p7109 {
     }
 
     #[derive_gradient]
-    fn t_fn(count: f64, q0: &Rec) -> (f64, f64) {
-        let v101: f64 = (((q0.a + 0.0).sin() * 0.8).atanh() + count);
+    fn row_fn(swept: f64, q0: &Rec) -> (f64, f64) {
+        let v101: f64 = (((q0.a + 0.0).sin() * 0.8).atanh() + swept);
         (
             v101 + ((v101 * 2.0) + v101.min((q0.a + 0.0))),
             (match 0usize {
-                0 => (-(count.abs() + 0.5)).recip(),
-                1 | 2 if v101 <= 3.0 => (-count),
+                0 => (-(swept.abs() + 0.5)).recip(),
+                1 | 2 if v101 <= 3.0 => (-swept),
                 _ => {
                     ({
-                        let end = count;
-                        end * std::f64::consts::E
+                        let hv_x = swept;
+                        hv_x * std::f64::consts::E
                     })
                 }
             }),
         )
     }
 
-    #[derive_gradient]
-    fn acc_fn(trip: f64) -> f64 {
-        let v201 = trip;
-        let matrix: f64 = std::f64::consts::E;
-        let mut m202 = trip.fract();
-        f64::ln((f64::atan(trip).abs() + 0.1)) + m202 + matrix + v201
+    #[derive_gradient(forward)]
+    fn grad_x_fn(v_x: f64) -> f64 {
+        let v201 = v_x;
+        let running: f64 = std::f64::consts::E;
+        let mut m202 = v_x.fract();
+        f64::ln((f64::atan(v_x).abs() + 0.1)) + m202 + running + v201
     }
 
-    #[derive_gradient]
-    pub fn f(x0: f64, v_x: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
-        let (q1, q2) = (v_x.exp2(), (-(x0 + (n as f64))));
-        let t1 = (x0 % (f64::abs(f64::tanh((-0.1))) + 0.25));
+    #[derive_gradient(forward)]
+    pub fn f(
+        x0: f64,
+        column: f64,
+        x2: f64,
+        a: &[f64],
+        b: [f64; 3],
+        trip: usize,
+        idx: &[usize],
+    ) -> f64 {
+        let (q1, q2) = (column.exp2(), (-(x0 + (trip as f64))));
+        let t = (x0 % (f64::abs(f64::tanh((-0.1))) + 0.25));
         let q1 = q1 * 0.5
-            + (match n {
-                0 => (b[0] - (n as f64)),
+            + (match trip {
+                0 => (b[0] - (trip as f64)),
                 1 | 2 => {
                     (match idx[2] {
                         0 => b[0],
@@ -2447,7 +2424,7 @@ pub mod p7109 {
                 _ => q2,
             });
         let mut w3 = a.to_vec();
-        t1.sin().mul_add((q1 - std::f64::consts::PI), x2) + t1 + q2 + q1
+        t.sin().mul_add((q1 - std::f64::consts::PI), x2) + t + q2 + q1
     }
 }
 
@@ -2460,9 +2437,9 @@ pub mod p7110 {
         v: [f64; 3],
     }
 
-    #[derive_gradient]
-    fn seed_fn(p0: f64, end: usize) -> f64 {
-        let mut count: f64 = 0.0;
+    #[derive_gradient(forward)]
+    fn saved_x_fn(p0: f64, saved_x: usize) -> f64 {
+        let mut seed: f64 = 0.0;
         let mut k101 = 0usize;
         loop {
             if k101 >= 2usize {
@@ -2470,41 +2447,41 @@ pub mod p7110 {
             }
             k101 += 1;
             let j102 = k101 - 1;
-            let mut grad_x = vec![
-                count,
+            let mut running = vec![
+                seed,
                 (match j102.pow(2) {
-                    0 => (end as f64),
-                    1 | 2 if count < 0.1 => count,
+                    0 => (saved_x as f64),
+                    1 | 2 if seed < 0.1 => seed,
                     3..=5 => core::f64::consts::LN_2,
                     _ => p0,
                 })
                 .abs(),
                 0.5,
             ];
-            if (p0 - grad_x[0]) >= (p0.abs() + 0.1).log((count.powi(2) + 1.25))
-                && f64::min(grad_x[1], 0.75) < 1.5
+            if (p0 - running[0]) >= (p0.abs() + 0.1).log((seed.powi(2) + 1.25))
+                && f64::min(running[1], 0.75) < 1.5
             {
                 let v103: f64 = p0;
-                count *= (match (end + 1) {
-                    0 => f64::hypot((count.abs() + 0.25), (count.abs() + 0.25)),
-                    _ => grad_x[0].cosh(),
+                seed *= (match (saved_x + 1) {
+                    0 => f64::hypot((seed.abs() + 0.25), (seed.abs() + 0.25)),
+                    _ => running[0].cosh(),
                 })
                 .tanh();
-                count = count.max(v103);
+                seed = seed.max(v103);
             }
-            let mut t3 = p0;
-            count = count * 0.9 + t3 * 0.5;
-            count = ((count.sin() * 0.8).atanh() + p0);
+            let mut adj_x = p0;
+            seed = seed * 0.9 + adj_x * 0.5;
+            seed = ((seed.sin() * 0.8).atanh() + p0);
         }
-        ((end as f64).powi(2) + 0.25).sqrt().round() + count
+        ((saved_x as f64).powi(2) + 0.25).sqrt().round() + seed
     }
 
     #[derive_gradient]
-    fn running_fn(p1: f64, q1: [[f64; 3]; 2], unit: &Rec) -> [f64; 2] {
-        let part_x = p1;
+    fn g2(p1: f64, q1: [[f64; 3]; 2], w1: &Rec) -> [f64; 2] {
+        let acc = p1;
         let mut s201 = ({
-            let start = q1[0][0];
-            start * start
+            let t1 = q1[0][0];
+            t1 * t1
         });
         let mut k202 = 0usize;
         loop {
@@ -2512,83 +2489,80 @@ pub mod p7110 {
                 break;
             }
             k202 += 1;
-            let trip = k202 - 1;
-            let v203: f64 = (unit.a + 0.0);
+            let unit = k202 - 1;
+            let v203: f64 = (w1.a + 0.0);
             let mut w204 = vec![
                 ({
                     let mut s207 = 0.0;
                     for i208 in 0..2 {
                         for j209 in 0..3 {
-                            s207 += q1[i208][j209] * (part_x * s201);
+                            s207 += q1[i208][j209] * (acc * s201);
                         }
                     }
                     s207
                 }),
-                (s201.powi(2) + 0.25).log((((unit.v[1] + 0.0) + (unit.a + 0.0)).abs() + 1.5)),
+                (s201.powi(2) + 0.25).log((((w1.v[1] + 0.0) + (w1.a + 0.0)).abs() + 1.5)),
                 0.5,
             ];
             let v210 = s201;
-            s201 -= (v210 + (part_x + v203)).sin();
+            s201 -= (v210 + (acc + v203)).sin();
             s201 += (q1[1].iter().map(|&e211| e211 * p1.exp_m1()).sum::<f64>());
         }
-        [
-            s201 + part_x + part_x.powi(-2).exp2(),
-            (part_x * s201).exp2(),
-        ]
+        [s201 + acc + acc.powi(-2).exp2(), (acc * s201).exp2()]
     }
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
         if (n * 2) >= 3 {
-            let seed = x0;
+            let trip = x0;
         }
         let mut k1 = 0usize;
         while k1 < n {
             k1 += 1;
             let j2 = k1 - 1;
             let mut s3 = x1.exp();
-            for (&e4, &tan_x) in b.iter().zip(a.iter()) {
-                s3 /= seed_fn((b[n.min(2) % 3].abs() + 0.5).hypot((-(s3.abs() + 0.5))), n).abs()
+            for (&e4, &e5) in b.iter().zip(a.iter()) {
+                s3 /= saved_x_fn((b[n.min(2) % 3].abs() + 0.5).hypot((-(s3.abs() + 0.5))), n).abs()
                     + 1.0;
-                if !((0.25 - tan_x) > (idx[2] as f64)) {
+                if !((0.25 - e5) > (idx[2] as f64)) {
                     return (((n as f64).tanh() * 0.9).tan() * (b[1] + 0.75));
                 }
-                let v5 = ((j2 * 2) as f64);
-                s3 = s3.max(v5);
+                let v6 = ((j2 * 2) as f64);
+                s3 = s3.max(v6);
                 s3 *= e4.tanh();
             }
         }
-        let matrix = f64::ln(((a[0].powi(2) + 0.25).log10().abs() + 0.5)).sinh();
+        let v7 = f64::ln(((a[0].powi(2) + 0.25).log10().abs() + 0.5)).sinh();
         if f64::fract(x0) < 1.25 {
-            let mut k6 = 0usize;
+            let mut k8 = 0usize;
             loop {
-                if k6 >= n {
+                if k8 >= n {
                     break;
                 }
-                k6 += 1;
-                let j7 = k6 - 1;
-                let trips: f64 = a[0];
-                let v_x = trips;
+                k8 += 1;
+                let j9 = k8 - 1;
+                let column: f64 = a[0];
+                let swept = column;
             }
         } else {
-            let partial_x = Rec {
+            let hv_x = Rec {
                 a: x2,
                 v: [
                     (-(idx[1] as f64)),
                     (3.0 + (n.pow(2) as f64)),
                     ({
-                        let t8 = (n as f64);
-                        t8 * 1.5
+                        let t = (n as f64);
+                        t * 1.5
                     }),
                 ],
             };
-            let mut m9 = [
+            let mut m10 = [
                 [
                     x1,
-                    partial_x.v[((((partial_x.v[0].trunc()).abs() * 2.0) as usize) % 5) % 3],
+                    hv_x.v[((((hv_x.v[0].trunc()).abs() * 2.0) as usize) % 5) % 3],
                     (match (n * 2) {
-                        0 => matrix,
-                        1 | 2 => partial_x.v[0],
+                        0 => v7,
+                        1 | 2 => hv_x.v[0],
                         3..=5 if x2 > 3.0 => x0,
                         _ => b[0],
                     }),
@@ -2596,42 +2570,42 @@ pub mod p7110 {
                 [
                     (x2.powi(2) + 0.25).ln_1p(),
                     (a[idx[1] % n] - std::f64::consts::FRAC_1_SQRT_2),
-                    a.iter().map(|&e10| x0).sum::<f64>(),
+                    a.iter().map(|&e11| x0).sum::<f64>(),
                 ],
             ];
         }
-        let r11 = seed_fn(
+        let r12 = saved_x_fn(
             (if x0 < (x0 * x0) && x0 <= (x1.abs() + 0.5).ln() {
-                (matrix + x2)
+                (v7 + x2)
             } else {
                 (-f64::EPSILON)
             }),
             n,
         );
-        seed_fn(matrix.powi(2), n) + r11 + matrix
+        saved_x_fn(v7.powi(2), n) + r12 + v7
     }
 }
 
 pub mod p7121 {
     use grad::derive_gradient;
 
-    #[derive_gradient(hessian)]
-    pub fn f(x0: f64, x1: f64, t: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
-        let end = ((x1.fract() * f64::ceil(0.5)) * t);
+    #[derive_gradient(hessian, forward)]
+    pub fn f(x0: f64, x1: f64, unit: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
+        let part_x = ((x1.fract() * f64::ceil(0.5)) * unit);
         let mut m1 = [
             [
                 (b[1].abs() + 0.1).log((f64::powi(3.0, 2) + 1.25)),
-                t.trunc(),
+                unit.trunc(),
                 (match (n + 2) {
                     0 => x0,
                     1 | 2
-                        if b[(((((t.abs() + 0.5).atan2((a[n % n].abs() + 0.5))).abs() * 2.0)
+                        if b[(((((unit.abs() + 0.5).atan2((a[n % n].abs() + 0.5))).abs() * 2.0)
                             as usize)
                             % 5)
                             % 3]
-                            >= t =>
+                            >= unit =>
                     {
-                        t
+                        unit
                     }
                     3..=5 => x0,
                     _ => std::f64::consts::SQRT_2,
@@ -2645,9 +2619,9 @@ pub mod p7121 {
         ];
         a.iter()
             .enumerate()
-            .map(|(j2, &hv_x)| hv_x.tanh())
+            .map(|(j2, &grad_x)| grad_x.tanh())
             .sum::<f64>()
-            + end
+            + part_x
     }
 }
 
@@ -2660,7 +2634,7 @@ pub mod p7124 {
         v: [f64; 3],
     }
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     fn g1(p0: f64) -> f64 {
         let mut m101 =
             (if (p0 + p0) > f64::hypot((p0.abs() + 0.5), (-(p0.abs() + 0.5))) || p0 > (p0 + p0) {
@@ -2673,49 +2647,49 @@ pub mod p7124 {
             });
         let v103 = (p0.mul_add(m101, m101).to_radians()
             * ({
-                let trips = (if p0 > 0.75 { p0 } else { m101 });
-                trips * (p0 + m101)
+                let v_x = (if p0 > 0.75 { p0 } else { m101 });
+                v_x * (p0 + m101)
             }));
         (p0 * p0).fract() + v103 + m101
     }
 
     #[derive_gradient]
     fn g2(p1: f64, q1: f64) -> f64 {
-        let mut out = ((q1 * p1).sin() * 0.8).atanh();
-        let mut m201 = (out - out).clamp(
+        let mut col = ((q1 * p1).sin() * 0.8).atanh();
+        let mut m201 = (col - col).clamp(
             q1.cos(),
-            (q1.cos() + (f64::ln_1p((out.abs() + 0.5)).powi(2) + 0.25)),
+            (q1.cos() + (f64::ln_1p((col.abs() + 0.5)).powi(2) + 0.25)),
         );
-        out = out.max((-g1(out)));
-        ((if !(p1 < 1.25) { p1 } else { m201 }) * out) + m201 + out
+        col = col.max((-g1(col)));
+        ((if !(p1 < 1.25) { p1 } else { m201 }) * col) + m201 + col
     }
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     pub fn f(
         x0: f64,
         x1: f64,
         x2: f64,
-        a: &[f64],
+        acc: &[f64],
         b: [f64; 3],
-        saved_x: usize,
+        trip: usize,
         idx: &[usize],
     ) -> f64 {
         let mut w1: [f64; 3] = [
             x1,
             x1,
             ({
-                let t2 = (if !((saved_x as f64) >= b[2]) {
+                let t2 = (if !((trip as f64) >= b[2]) {
                     0.1
                 } else {
-                    (saved_x as f64)
+                    (trip as f64)
                 });
                 t2 * x2
             }),
         ];
-        let v3 = ((-(saved_x as f64)) * f64::asinh(x2).sin());
+        let v3 = ((-(trip as f64)) * f64::asinh(x2).sin());
         let mut k4 = 0usize;
-        let matrix = loop {
-            if k4 >= saved_x {
+        let running = loop {
+            if k4 >= trip {
                 break x1;
             }
             k4 += 1;
@@ -2726,10 +2700,10 @@ pub mod p7124 {
                     t6 * x1
                 })
             {
-                let c7 = |acc: f64, u8: f64| (x2 / (acc.abs() + 0.25)).fract();
-                let v9 = ({
-                    let t10 = (-w1[1]);
-                    t10 * ((if b[0] > std::f64::consts::E {
+                let c7 = |u8: f64, u9: f64| (x2 / (u8.abs() + 0.25)).fract();
+                let v10 = ({
+                    let t11 = (-w1[1]);
+                    t11 * ((if b[0] > std::f64::consts::E {
                         b[0]
                     } else {
                         std::f64::consts::E
@@ -2738,48 +2712,48 @@ pub mod p7124 {
                         + 0.5)
                         .powf(x0)
                 });
-            } else if b[(saved_x * 2) % 3] < (v3.abs() + 0.5).sqrt() || (j5.min(2)) < 2 {
-                let v11: f64 = 1.0;
+            } else if b[(trip * 2) % 3] < (v3.abs() + 0.5).sqrt() || (j5.min(2)) < 2 {
+                let v12: f64 = 1.0;
             } else {
-                let r12 = g2(b[2], (v3 + w1[1]));
-                let v13 = x2;
-                let mut r14 = Rec {
-                    a: r12,
+                let r13 = g2(b[2], (v3 + w1[1]));
+                let v14 = x2;
+                let mut matrix = Rec {
+                    a: r13,
                     v: [
                         b[2],
                         (x0 * (j5.min(2) as f64)),
                         ({
-                            let t15 = r12;
+                            let t15 = r13;
                             t15 * t15
                         }),
                     ],
                 };
             }
-            let v3 = v3 * 0.5 + (g2(x1, (saved_x as f64)) * 1.5);
-            let mut trip = (match (saved_x * 2) {
+            let v3 = v3 * 0.5 + (g2(x1, (trip as f64)) * 1.5);
+            let mut s16 = (match (trip * 2) {
                 0 => x1,
                 _ => 1.5,
             });
-            let mut k16 = 0usize;
-            while k16 < saved_x && trip < 5.0 {
-                k16 += 1;
-                let j17 = k16 - 1;
-                trip = trip.max(
-                    (match j17 {
+            let mut k17 = 0usize;
+            while k17 < trip && s16 < 5.0 {
+                k17 += 1;
+                let j18 = k17 - 1;
+                s16 = s16.max(
+                    (match j18 {
                         0 if b[0] > 0.1 => x0,
-                        _ => a[j5],
+                        _ => acc[j5],
                     })
                     .abs(),
                 );
-                let v18 = ((if v3 < v3 { a[j5] } else { a[idx[1]] })
+                let v19 = ((if v3 < v3 { acc[j5] } else { acc[idx[1]] })
                     .clamp(
                         f64::log((f64::powi(1.0, 2) + 0.25), (f64::powi(0.1, 2) + 1.25)),
                         (f64::log((f64::powi(1.0, 2) + 0.25), (f64::powi(0.1, 2) + 1.25))
-                            + ((-(trip.abs() + 0.5))
+                            + ((-(s16.abs() + 0.5))
                                 .hypot(
                                     (-(((((({
-                                        let t19 = a[idx[1]];
-                                        t19 * x2
+                                        let t20 = acc[idx[1]];
+                                        t20 * x2
                                     })
                                     .abs()
                                         * 2.0) as usize)
@@ -2793,18 +2767,18 @@ pub mod p7124 {
                     .tanh()
                     * 0.9)
                     .acos();
-                trip += v18;
-                trip = (trip + x1).sin();
+                s16 += v19;
+                s16 = (s16 + x1).sin();
             }
         };
-        let v20: f64 = (saved_x as f64).to_degrees();
+        let v21: f64 = (trip as f64).to_degrees();
         (match idx[3] {
             0 => (v3 + b[1]),
             1 | 2 => 0.5,
             3..=5 => f64::to_radians(1.25),
             _ => x2,
-        }) + v20
-            + matrix
+        }) + v21
+            + running
             + v3
     }
 }
@@ -2812,15 +2786,15 @@ pub mod p7124 {
 pub mod p7128 {
     use grad::derive_gradient;
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     pub fn f(
-        partial_x: f64,
+        column: f64,
         x1: f64,
         x2: f64,
         a: &[f64],
         b: [f64; 3],
         n: usize,
-        v_x1: &[usize],
+        idx: &[usize],
     ) -> f64 {
         if b.iter().copied().map(|e1| x2).sum::<f64>()
             < f64::log((f64::abs(0.75) + 0.1), (x2.abs() + 1.5))
@@ -2829,8 +2803,8 @@ pub mod p7128 {
                 [
                     f64::sqrt(
                         (((((({
-                            let t1 = x2;
-                            t1 * partial_x
+                            let stack_x = x2;
+                            stack_x * column
                         })
                         .abs()
                             * 2.0) as usize)
@@ -2840,29 +2814,29 @@ pub mod p7128 {
                     ),
                     (b[0] - 1.5),
                     (match n {
-                        0 => partial_x,
-                        1 | 2 => partial_x,
-                        3..=5 if x2 >= 0.5 => partial_x,
+                        0 => column,
+                        1 | 2 => column,
+                        3..=5 if x2 >= 0.5 => column,
                         _ => x1,
                     }),
                 ],
-                [x1, x1.round(), partial_x.exp2()],
+                [x1, x1.round(), column.exp2()],
             ];
             let mut k3 = 0usize;
-            let running = loop {
+            let v_x = loop {
                 if k3 >= n {
                     break (b[2].abs() + 0.1).ln_1p().mul_add(
                         ({
                             let mut s6 = 0.0;
                             for i7 in 0..2 {
-                                for acc in 0..3 {
-                                    s6 += m2[i7][acc] * m2[0][1];
+                                for tan_x in 0..3 {
+                                    s6 += m2[i7][tan_x] * m2[0][1];
                                 }
                             }
                             s6
                         }),
                         (match n.pow(2) {
-                            0 if partial_x <= m2[1][0] => x2,
+                            0 if column <= m2[1][0] => x2,
                             _ => a[0],
                         }),
                     );
@@ -2889,13 +2863,13 @@ pub mod p7128 {
                 }
                 k17 += 1;
                 let j18 = k17 - 1;
-                let seed = |u19: f64, t2: f64| (b[2] + u19).asinh();
-                let mut w20: [f64; 3] = [0.0; 3];
+                let c19 = |u20: f64, saved_x: f64| (b[2] + u20).asinh();
+                let mut w21: [f64; 3] = [0.0; 3];
             }
-            let v21 = b
+            let v22 = b
                 .iter()
                 .zip(a.iter())
-                .map(|(&matrix, &part_partial_x)| (-b[2]))
+                .map(|(&e23, &tangent)| (-b[2]))
                 .sum::<f64>();
         }
         ((x1.abs() + 0.25).cbrt() % (x1.exp2().abs() + 0.25))
@@ -2905,20 +2879,12 @@ pub mod p7128 {
 pub mod p7129 {
     use grad::derive_gradient;
 
-    #[derive_gradient]
-    pub fn f(
-        x0: f64,
-        x1: f64,
-        x2: f64,
-        scratch_x: &[f64],
-        b: [f64; 3],
-        n: usize,
-        idx: &[usize],
-    ) -> f64 {
-        let mut out = ((match n {
-            0 => scratch_x[0],
+    #[derive_gradient(forward)]
+    pub fn f(x0: f64, x1: f64, x2: f64, unit: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
+        let mut column = ((match n {
+            0 => unit[0],
             _ => std::f64::consts::PI,
-        }) + scratch_x.iter().map(|&e1| x0.tanh() + 1.0).product::<f64>());
+        }) + unit.iter().map(|&e1| x0.tanh() + 1.0).product::<f64>());
         let v2 = ((x1
             * ({
                 let t3 = x1;
@@ -2927,7 +2893,7 @@ pub mod p7129 {
         .powi(2)
             + 0.25)
             .ln_1p();
-        v2 + v2 + out
+        v2 + v2 + column
     }
 }
 
@@ -2935,21 +2901,21 @@ pub mod p7134 {
     use grad::derive_gradient;
 
     #[derive_gradient(hessian)]
-    fn acc_fn(p0: f64, q0: &[f64]) -> f64 {
+    fn tangent_fn(p0: f64, q0: &[f64]) -> f64 {
         let t101 = q0.iter().map(|&e102| e102 * e102).sum::<f64>();
         let mut k103 = 0usize;
         while k103 < 2usize {
             k103 += 1;
             let j104 = k103 - 1;
-            let end = t101;
+            let row = t101;
             for i105 in 0..3usize {
-                let v106 = end;
-                let v107 = (f64::asinh(0.5) / ((-(end + t101)).abs() + 0.5));
+                let v106 = row;
+                let v107 = (f64::asinh(0.5) / ((-(row + t101)).abs() + 0.5));
             }
             let mut s108: f64 = 0.0;
             for i109 in 0..2usize {
-                let acc = p0;
-                s108 = s108.max(acc);
+                let part_x = p0;
+                s108 = s108.max(part_x);
                 s108 = s108.max(t101);
             }
         }
@@ -2978,7 +2944,7 @@ pub mod p7134 {
                     break;
                 }
                 k116 += 1;
-                let t2 = k116 - 1;
+                let live = k116 - 1;
                 let mut w117 = vec![
                     (f64::acosh(((j114 as f64).powi(2) + 1.25))
                         + (((((s115.sin()).abs() * 2.0) as usize) % 5) as f64)),
@@ -2986,10 +2952,10 @@ pub mod p7134 {
                     0.5,
                 ];
                 w117[2] *= ((s115 % (t101.abs() + 0.25)) % (-(s112.abs() + 0.5))).tanh();
-                s112 = s112 * 0.9 + (w117[j114].to_degrees() - (-(t2 as f64)));
+                s112 = s112 * 0.9 + (w117[j114].to_degrees() - (-(live as f64)));
                 s115 /= ({
-                    let stack_x = (t101 + v110);
-                    stack_x
+                    let value = (t101 + v110);
+                    value
                         * (if p0 < 1.0 || (j114 * 2) > 2 {
                             1.0
                         } else {
@@ -3004,33 +2970,33 @@ pub mod p7134 {
         s112 + s112 + v110 + t101
     }
 
-    #[derive_gradient(hessian)]
+    #[derive_gradient(hessian, forward)]
     pub fn f(
         x0: f64,
         x1: f64,
         x2: f64,
-        tan_x: &[f64],
+        count: &[f64],
         b: [f64; 3],
         n: usize,
         idx: &[usize],
     ) -> f64 {
-        let v1 = acc_fn((idx[3] as f64), &[(tan_x[n.min(2) % n] * (-x2)), 1.0]);
+        let v1 = tangent_fn((idx[3] as f64), &[(count[n.min(2) % n] * (-x2)), 1.0]);
         if (x0 + x1) > (x2 - std::f64::consts::PI) {
-            let r2 = acc_fn(b[n.pow(2) % 3], tan_x);
-            let r3 = acc_fn((b[(n * 2) % 3].exp() + r2.abs()), tan_x);
+            let r2 = tangent_fn(b[n.pow(2) % 3], count);
+            let r3 = tangent_fn((b[(n * 2) % 3].exp() + r2.abs()), count);
         } else if !(b[0] <= b[2].to_radians()) {
             let mut s4: f64 = 0.0;
             for i5 in 1..=2usize {
                 let v6 = v1.sin().exp2();
                 let v7 = ((match n {
-                    0 => tan_x.iter().map(|&t1| x0).sum::<f64>(),
+                    0 => count.iter().map(|&seed| x0).sum::<f64>(),
                     1 | 2 => {
                         ({
-                            let t8 = tan_x[0];
+                            let t8 = count[0];
                             t8 * t8
                         })
                     }
-                    _ => acc_fn(b[i5], &b[..2]),
+                    _ => tangent_fn(b[i5], &b[..2]),
                 })
                 .powi(2)
                     + 0.25)
@@ -3038,13 +3004,13 @@ pub mod p7134 {
                 s4 += v7;
                 s4 += s4;
             }
-            let mut saved_x: f64 = 0.0;
-            for (&count, &e9) in tan_x.iter().zip(b.iter()) {
+            let mut trips: f64 = 0.0;
+            for (&tangent, &e9) in count.iter().zip(b.iter()) {
                 let m10: [[f64; 3]; 2] = [
                     [
                         (if x1 >= 1.0 { x0 } else { b[2] }),
                         (b[0] + x2),
-                        acc_fn(x0, &b[..2]),
+                        tangent_fn(x0, &b[..2]),
                     ],
                     [
                         f64::copysign(
@@ -3052,10 +3018,10 @@ pub mod p7134 {
                             ((((((-x2).abs() * 2.0) as usize) % 5) as f64).abs() + 0.5),
                         ),
                         x2,
-                        (tan_x[0].powi(2) + 0.25).ln_1p(),
+                        (count[0].powi(2) + 0.25).ln_1p(),
                     ],
                 ];
-                saved_x = v1;
+                trips = v1;
             }
         } else {
             let mut k11 = 0usize;
@@ -3074,7 +3040,7 @@ pub mod p7134 {
                 let mut m15 = (x0 - (x0 + x1));
             }
         }
-        let r16 = acc_fn((-(v1 - (n as f64))), &b[1..]);
+        let r16 = tangent_fn((-(v1 - (n as f64))), &b[1..]);
         (-(x0.abs() + 0.5)).atan2((-(v1.abs() + 0.5))).sin_cos().0 + r16 + v1
     }
 }
@@ -3088,32 +3054,32 @@ pub mod p7136 {
         v: [f64; 3],
     }
 
-    #[derive_gradient(strict)]
+    #[derive_gradient(strict, forward)]
     pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
         let v1 = x0.cosh().round().sin();
         let mut m2 = a
             .chunks(2)
             .map(|w4| w4[0] * w4[0] + (std::f64::consts::FRAC_1_SQRT_2 * (idx[1] as f64)))
             .sum::<f64>();
-        let mut part_x = 0usize;
-        let v9 = loop {
-            if part_x >= n {
+        let mut running = 0usize;
+        let v10 = loop {
+            if running >= n {
                 break b
                     .iter()
                     .zip(a.iter())
-                    .map(|(&partial_x, &e5)| {
+                    .map(|(&tan_x, &e5)| {
                         ({
-                            let hv_x = partial_x;
-                            hv_x * b[1]
+                            let col = tan_x;
+                            col * b[1]
                         })
                     })
                     .sum::<f64>();
             }
-            part_x += 1;
-            let adj_x = part_x - 1;
+            running += 1;
+            let partial_x = running - 1;
             let mut r6 = Rec {
                 a: b[1],
-                v: [a[adj_x], a[idx[2]], f64::sqrt((f64::abs(1.25) + 0.5))],
+                v: [a[partial_x], a[idx[2]], f64::sqrt((f64::abs(1.25) + 0.5))],
             };
             let v7 = ((({
                 let t8 = v1;
@@ -3121,27 +3087,27 @@ pub mod p7136 {
             }) * v1)
                 .abs()
                 + 0.25)
-                .atan2((m2.signum().powi(((adj_x % 4) as i32)).abs() + 0.25));
-            let k = (match (adj_x * 2) {
+                .atan2((m2.signum().powi(((partial_x % 4) as i32)).abs() + 0.25));
+            let scratch_x = (match (partial_x * 2) {
                 0 => b
                     .iter()
                     .copied()
-                    .map(|trip| (x0.abs() + 0.5).powf(x1))
+                    .map(|e9| (x0.abs() + 0.5).powf(x1))
                     .sum::<f64>(),
                 _ => (-(r6.a.sin() * 0.8).atanh()),
             });
         };
-        let mut w10 = vec![
+        let mut w11 = vec![
             ({
-                let t11 = f64::sin(m2);
-                t11 * (-((n * 2) as f64))
+                let t12 = f64::sin(m2);
+                t12 * (-((n * 2) as f64))
             }),
-            (-(if m2 < 3.0 { v9 } else { m2 })),
+            (-(if m2 < 3.0 { v10 } else { m2 })),
             0.5,
         ];
         let v1 = v1 * 0.5
-            + (-(v9 * ((((((a[0].abs() + 0.5).sqrt()).abs() * 2.0) as usize) % 5) as f64)));
-        (-(v1.abs() + 0.5).log((x0.abs() + 1.5))) + v9 + m2 + v1
+            + (-(v10 * ((((((a[0].abs() + 0.5).sqrt()).abs() * 2.0) as usize) % 5) as f64)));
+        (-(v1.abs() + 0.5).log((x0.abs() + 1.5))) + v10 + m2 + v1
     }
 }
 
@@ -3155,8 +3121,8 @@ pub mod p7137 {
     }
 
     #[derive_gradient(hessian)]
-    fn live_fn(p0: f64, q0: &Rec, w0: &Rec) -> f64 {
-        let mut partial_x = [
+    fn partial_x_fn(p0: f64, q0: &Rec, w0: &Rec) -> f64 {
+        let mut v_x = [
             [
                 (q0.v[0] + 0.0),
                 f64::atanh((f64::tanh(0.75) * 0.9)),
@@ -3173,9 +3139,9 @@ pub mod p7137 {
         ];
         let v101 = ({
             let mut s104 = 0.0;
-            for row in 0..2 {
+            for part_x in 0..2 {
                 for j105 in 0..3 {
-                    s104 += partial_x[row][j105] * p0.clamp(0.5, (0.5 + (p0.abs() + 0.1)));
+                    s104 += v_x[part_x][j105] * p0.clamp(0.5, (0.5 + (p0.abs() + 0.1)));
                 }
             }
             s104
@@ -3183,49 +3149,48 @@ pub mod p7137 {
         p0 + v101
     }
 
-    #[derive_gradient(hessian)]
+    #[derive_gradient(hessian, forward)]
     fn g2(p1: f64) -> f64 {
-        let mut t3 = p1;
-        f64::signum((p1.abs() + 0.5).atan2((t3.abs() + 0.25))) + t3
+        let mut grad_x = p1;
+        f64::signum((p1.abs() + 0.5).atan2((grad_x.abs() + 0.25))) + grad_x
     }
 
-    #[derive_gradient(hessian)]
+    #[derive_gradient(hessian, forward)]
     pub fn f(
         x0: f64,
         x1: f64,
         x2: f64,
         a: &[f64],
-        running: [f64; 3],
-        count: usize,
+        stack_x: [f64; 3],
+        trips: usize,
         idx: &[usize],
     ) -> f64 {
-        let mut k = (match count {
+        let mut live = (match trips {
             0 => x0,
             _ => {
-                a[((((running.iter().copied().map(|saved_x| a[0]).sum::<f64>()).abs() * 2.0)
-                    as usize)
+                a[((((stack_x.iter().copied().map(|t1| a[0]).sum::<f64>()).abs() * 2.0) as usize)
                     % 5)
-                    % count]
+                    % trips]
             }
         });
-        for i1 in 0..count {
-            let v2 = g2((a[i1]
+        for i1 in 0..trips {
+            let scratch_x = g2((a[i1]
                 + (match i1 {
-                    0 if running[0] < x0 => x2,
+                    0 if stack_x[0] < x0 => x2,
                     1 | 2 => 2.0,
-                    3..=5 if ((((x1 + k).abs() * 2.0) as usize) % 5) >= 0 => x0,
+                    3..=5 if ((((x1 + live).abs() * 2.0) as usize) % 5) >= 0 => x0,
                     _ => 0.5,
                 })));
-            let mut s3: f64 = 0.0;
-            let mut trip = 0usize;
+            let mut s2: f64 = 0.0;
+            let mut k = 0usize;
             loop {
-                if trip >= count {
+                if k >= trips {
                     break;
                 }
-                trip += 1;
-                let j4 = trip - 1;
-                let v5 = (k.powi(2) + 0.25).ln_1p();
-                let scratch_x = (((k + s3)
+                k += 1;
+                let j3 = k - 1;
+                let v4 = (live.powi(2) + 0.25).ln_1p();
+                let adj_x = (((live + s2)
                     * (match (i1 * 2) {
                         0 => x2,
                         1 | 2 => a[i1],
@@ -3235,21 +3200,21 @@ pub mod p7137 {
                 .abs()
                     + 0.5)
                     .powf(
-                        ((a[i1] * s3)
-                            * running
+                        ((a[i1] * s2)
+                            * stack_x
                                 .iter()
-                                .fold(s3, |acc7, &e6| acc7 * 0.5 + (i1 as f64))),
+                                .fold(s2, |acc6, &e5| acc6 * 0.5 + (i1 as f64))),
                     );
-                s3 = s3 * 0.9 + v5 * (running[j4 % 3] * 3.0);
-                s3 += std::f64::consts::PI;
+                s2 = s2 * 0.9 + v4 * (stack_x[j3 % 3] * 3.0);
+                s2 += std::f64::consts::PI;
             }
-            let v8 = (count as f64);
-            k = k.max(v2);
-            k /= running[0].abs() + 1.0;
+            let v7 = (trips as f64);
+            live = live.max(scratch_x);
+            live /= stack_x[0].abs() + 1.0;
         }
-        let mut m9 = [running, [a[idx[3]], (-x0), x1]];
+        let mut m8 = [stack_x, [a[idx[3]], (-x0), x1]];
         let t = x0;
-        t + t + k
+        t + t + live
     }
 }
 
@@ -3263,50 +3228,50 @@ pub mod p7140 {
     }
 
     #[derive_gradient]
-    fn g1(v_x: f64) -> f64 {
-        let running = Rec {
-            a: v_x.sinh(),
-            v: [(v_x + v_x), v_x, f64::log2((f64::abs(2.0) + 0.1))],
+    fn g1(grad_x: f64) -> f64 {
+        let out = Rec {
+            a: grad_x.sinh(),
+            v: [(grad_x + grad_x), grad_x, f64::log2((f64::abs(2.0) + 0.1))],
         };
         let mut s101: f64 = 0.0;
-        for t1 in 0..3usize {
-            let mut stack_x = [
-                [(-(v_x.abs() + 0.5)).recip(), (-v_x), s101],
+        for saved_x in 0..3usize {
+            let mut start = [
+                [(-(grad_x.abs() + 0.5)).recip(), (-grad_x), s101],
                 [
                     (-s101),
-                    ((t1 as f64).abs() + 0.5).hypot((s101.abs() + 0.5)),
-                    (v_x.tanh() * 0.9).acos(),
+                    ((saved_x as f64).abs() + 0.5).hypot((s101.abs() + 0.5)),
+                    (grad_x.tanh() * 0.9).acos(),
                 ],
             ];
-            s101 += s101.min(v_x);
-            s101 *= v_x.tanh();
+            s101 += s101.min(grad_x);
+            s101 *= grad_x.tanh();
         }
         let mut s102: f64 = 0.0;
-        let mut matrix = 0usize;
+        let mut swept = 0usize;
         loop {
-            if matrix >= 2usize {
+            if swept >= 2usize {
                 break;
             }
-            matrix += 1;
-            let j103 = matrix - 1;
-            let v104 = (({
-                let t105 = s102.mul_add(s102, s101);
-                t105 * v_x
+            swept += 1;
+            let j103 = swept - 1;
+            let part_x = (({
+                let t104 = s102.mul_add(s102, s101);
+                t104 * grad_x
             })
             .abs()
                 + 0.1)
                 .ln();
-            s101 = s101.max(v104);
-            s102 = v_x;
+            s101 = s101.max(part_x);
+            s102 = grad_x;
         }
         (match 0usize {
             0 => s102,
-            _ => (running.v[3usize.min(2) % 3].abs() + 0.1).ln(),
+            _ => (out.v[3usize.min(2) % 3].abs() + 0.1).ln(),
         }) + s102
             + s101
     }
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
         if (match n {
             0 if x0 < 0.1 => x2,
@@ -3338,7 +3303,7 @@ pub mod p7140 {
         } else if ((((a[0].abs()).abs() * 2.0) as usize) % 5) >= 3
             || (if (n) < 2 || b[2] >= 0.75 { x1 } else { 0.75 }) < b[0]
         {
-            let mut scratch_x = (x2.tanh() + f64::exp_m1(std::f64::consts::FRAC_1_SQRT_2));
+            let mut trips = (x2.tanh() + f64::exp_m1(std::f64::consts::FRAC_1_SQRT_2));
             let mut r5 = Rec {
                 a: g1(x2),
                 v: [
@@ -3348,19 +3313,20 @@ pub mod p7140 {
                 ],
             };
         }
-        let k = (x2.tanh() * 0.9).atanh();
-        let mut hv_x = f64::log((f64::abs(std::f64::consts::E) + 0.5), (k.abs() + 1.5));
-        for i6 in (0..n).rev() {
-            let mut w7: Vec<f64> = vec![0.0; n];
+        let v6 = (x2.tanh() * 0.9).atanh();
+        let mut acc = f64::log((f64::abs(std::f64::consts::E) + 0.5), (v6.abs() + 1.5));
+        for i7 in (0..n).rev() {
+            let mut w8: Vec<f64> = vec![0.0; n];
             let mut r9 = Rec {
                 a: (n.min(2) as f64),
-                v: [(0.25 + x2), x1.trunc(), (w7[i6] - a[i6])],
+                v: [(0.25 + x2), x1.trunc(), (w8[i7] - a[i7])],
             };
-            hv_x = (b[2] + b[2]).tanh();
+            acc = (b[2] + b[2]).tanh();
         }
-        let mut t3: f64 = 0.0;
+        let mut end: f64 = 0.0;
         for &e10 in b.iter() {
-            if ((((a.iter().copied().map(|live| a[0]).sum::<f64>()).abs() * 2.0) as usize) % 5) >= 0
+            if ((((a.iter().copied().map(|tangent| a[0]).sum::<f64>()).abs() * 2.0) as usize) % 5)
+                >= 0
             {
                 let e10 = e10 * 0.5
                     + x0.exp_m1().clamp(
@@ -3373,28 +3339,28 @@ pub mod p7140 {
                         (b[n.min(2) % 3] * a[0]),
                         b.iter().fold((n as f64), |acc15, &e14| acc15 * 0.5 + b[2]),
                     ],
-                    [g1(x0), (x1 * 2.0), (x2 - k)],
+                    [g1(x0), (x1 * 2.0), (x2 - v6)],
                 ];
-            } else if (b[2] - x0) > 3.0 || t3 < 3.0 {
-                let t = ((f64::exp_m1(a[0]) % (g1(k).abs() + 0.25)).tanh() * 0.9).asin();
-                let mut m16 = b
+            } else if (b[2] - x0) > 3.0 || end < 3.0 {
+                let v16 = ((f64::exp_m1(a[0]) % (g1(v6).abs() + 0.25)).tanh() * 0.9).asin();
+                let mut m17 = b
                     .windows(2)
-                    .map(|w18| {
-                        w18[0] * w18[1]
+                    .map(|w19| {
+                        w19[0] * w19[1]
                             + ({
-                                let trip = hv_x;
-                                trip * t
+                                let t20 = acc;
+                                t20 * v16
                             })
                     })
                     .sum::<f64>();
-                let v19 = (((-x0).powi(2) + 0.25).log10().abs() + 0.5).log10();
+                let v21 = (((-x0).powi(2) + 0.25).log10().abs() + 0.5).log10();
             }
-            let trips = (n as f64);
-            t3 += trips;
-            t3 *= ((-x2) + x0).tanh();
+            let seed = (n as f64);
+            end += seed;
+            end *= ((-x2) + x0).tanh();
         }
-        let v20: f64 = f64::recip(((-x0).sin_cos().0.abs() + 0.25));
-        (x0 * v20).max((if x2 > ((n * 2) as f64) { x2 } else { v20 })) + v20 + t3 + hv_x
+        let v22: f64 = f64::recip(((-x0).sin_cos().0.abs() + 0.25));
+        (x0 * v22).max((if x2 > ((n * 2) as f64) { x2 } else { v22 })) + v22 + end + acc
     }
 }
 
@@ -3402,14 +3368,14 @@ pub mod p7144 {
     use grad::derive_gradient;
 
     #[derive_gradient]
-    fn v_x_fn(p0: f64) -> f64 {
-        let mut t2 = f64::to_degrees((-p0));
-        ((t2.abs() + 0.5).atan2((f64::abs(1.0) + 0.25)).abs() + 0.5).powf(
+    fn scratch_x_fn(p0: f64) -> f64 {
+        let mut t = f64::to_degrees((-p0));
+        ((t.abs() + 0.5).atan2((f64::abs(1.0) + 0.25)).abs() + 0.5).powf(
             ({
-                let acc = p0;
-                acc * t2
+                let k = p0;
+                k * t
             }),
-        ) + t2
+        ) + t
     }
 
     #[derive_gradient]
@@ -3420,7 +3386,7 @@ pub mod p7144 {
         }) + (q1[2].abs() + 0.5).atan2((q1[0usize % 3].exp2().abs() + 0.25)));
         let mut m202 = v201;
         (
-            m202 + v201 + v_x_fn(p1),
+            m202 + v201 + scratch_x_fn(p1),
             q1.iter()
                 .map(|&e203| {
                     (match 3usize.pow(2) {
@@ -3435,17 +3401,17 @@ pub mod p7144 {
         )
     }
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
-        let t = (if ((n as f64) * x2) >= f64::powi(((n * 2) as f64), 0) {
+        let out = (if ((n as f64) * x2) >= f64::powi(((n * 2) as f64), 0) {
             a.iter()
                 .map(|&e2| ((n + 2) as f64).cos().tanh() + 1.0)
                 .product::<f64>()
         } else {
             f64::abs(1.0)
         });
-        let t = t * 0.5 + ((-(t.abs() + 0.5)).recip() / (a[0].abs() + 0.25));
-        let part_x = (f64::ln_1p(((x1 - a[0]).abs() + 0.1))
+        let out = out * 0.5 + ((-(out.abs() + 0.5)).recip() / (a[0].abs() + 0.25));
+        let tan_x = (f64::ln_1p(((x1 - a[0]).abs() + 0.1))
             * (if (-x2) >= 0.1 {
                 (x0 + x2)
             } else {
@@ -3457,7 +3423,7 @@ pub mod p7144 {
             if (a[idx[2]].abs() + 0.5).recip() > 3.0 {
                 return x2;
             }
-            let row: [[f64; 3]; 2] = [
+            let rows: [[f64; 3]; 2] = [
                 b,
                 [
                     ({
@@ -3471,20 +3437,20 @@ pub mod p7144 {
                     (b[0] - 3.0),
                 ],
             ];
-            let r6 = v_x_fn(
-                (-(row[1][2].abs() + 0.5)).atan2(((a[0].abs() + 0.1).powf(part_x).abs() + 0.25)),
+            let r6 = scratch_x_fn(
+                (-(rows[1][2].abs() + 0.5)).atan2(((a[0].abs() + 0.1).powf(tan_x).abs() + 0.25)),
             );
         }
         let v7 = a
             .iter()
-            .map(|&e8| (((n + 3) as f64).trunc() * part_x.max((n as f64))))
+            .map(|&e8| (((n + 3) as f64).trunc() * tan_x.max((n as f64))))
             .sum::<f64>();
         (-(v7.abs() + 0.5)).hypot((-(x0.abs() + 0.5))).clamp(
-            f64::trunc(t),
-            (f64::trunc(t) + (f64::abs(f64::max(2.0, 0.5)) + 0.5)),
+            f64::trunc(out),
+            (f64::trunc(out) + (f64::abs(f64::max(2.0, 0.5)) + 0.5)),
         ) + v7
-            + part_x
-            + t
+            + tan_x
+            + out
     }
 }
 
@@ -3515,72 +3481,72 @@ pub mod p7145 {
         tan_x.sin() + v104
     }
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
         if x2.to_degrees() <= 1.25 {
-            let partial_x = ({
-                let t1 = (x1.abs() + 0.1).log10();
-                t1 * (x0.abs() + 0.5).log10()
+            let v1 = ({
+                let t2 = (x1.abs() + 0.1).log10();
+                t2 * (x0.abs() + 0.5).log10()
             })
             .copysign(((-(-a[0])).abs() + 0.25));
-            let mut m2 = b[1];
-            m2 = m2.to_radians();
+            let mut m3 = b[1];
+            m3 = m3.to_radians();
         } else if (n + 3) > 3 {
-            let mut w3: [f64; 3] = [
+            let mut w4: [f64; 3] = [
                 ({
-                    let trip = (x2 + x0);
-                    trip * x2.tanh()
+                    let end = (x2 + x0);
+                    end * x2.tanh()
                 }),
                 x0.max(((n.pow(2) as f64) / (x2.abs() + 0.5))),
                 ((x0 - b[((((n as f64).abs() * 2.0) as usize) % 5) % 3]).abs() + 0.1).ln(),
             ];
-            let mut grad_x = (n as f64).mul_add(
+            let mut col = (n as f64).mul_add(
                 x2,
                 g1(
                     b[0],
                     &Rec {
-                        a: w3[0],
+                        a: w4[0],
                         v: [x2, x0, 1.5],
                     },
                 ),
             );
-            let mut s4: f64 = 0.0;
-            for i5 in (0..n).rev() {
-                let v6 = ((match n.pow(2) {
-                    0 => (grad_x * s4),
-                    1 | 2 if (i5 as f64) < x0 => {
+            let mut s5: f64 = 0.0;
+            for i6 in (0..n).rev() {
+                let v7 = ((match n.pow(2) {
+                    0 => (col * s5),
+                    1 | 2 if (i6 as f64) < x0 => {
                         (if (n) < 3 {
                             std::f64::consts::FRAC_1_SQRT_2
                         } else {
                             x0
                         })
                     }
-                    3..=5 if x0 < 3.0 => f64::mul_add(f64::EPSILON, x0, s4),
+                    3..=5 if x0 < 3.0 => f64::mul_add(f64::EPSILON, x0, s5),
                     _ => x2.trunc(),
                 }) - (b[1].sin() * 0.8).acos().ceil());
-                let v6 = v6 * 0.5
-                    + ((if !(x0 < s4) {
+                let v7 = v7 * 0.5
+                    + ((if !(x0 < s5) {
                         ((((((n as f64).cos()).abs() * 2.0) as usize) % 5) as f64)
                     } else {
                         b[1]
                     }) + x2.trunc());
-                let v7 = b[n % 3];
-                grad_x += v6;
-                s4 *= f64::tanh(std::f64::consts::E);
+                let v8 = b[n % 3];
+                col += v7;
+                s5 *= f64::tanh(std::f64::consts::E);
             }
         } else {
-            let mut s8 = x1.cos();
-            for (&hv_x, &e9) in a.iter().zip(a.iter()) {
-                let v10: f64 = 0.75;
-                let v11 = (a.iter().copied().map(|e12| x1).sum::<f64>() + x0);
-                s8 = (s8 + x1).sin();
-                s8 = s8.max(v10);
-                s8 = s8.max(((b[(n + 2) % 3].powi(2) + 0.25).powf(x2) + (-x2)));
+            let mut s9 = x1.cos();
+            for (&hv_x, &e10) in a.iter().zip(a.iter()) {
+                let v11: f64 = 0.75;
+                let v12 = (a.iter().copied().map(|e13| x1).sum::<f64>() + x0);
+                s9 = (s9 + x1).sin();
+                s9 = s9.max(v11);
+                s9 = s9.max(((b[(n + 2) % 3].powi(2) + 0.25).powf(x2) + (-x2)));
             }
-            let mut m13: [[f64; 3]; 2] = [
+            let mut m14: [[f64; 3]; 2] = [
                 b,
                 [
-                    (s8 + (n.min(2) as f64)),
+                    (s9 + (n.min(2) as f64)),
                     (x1 - x2),
                     (match (n + 2) {
                         0 => x1,
@@ -3588,24 +3554,24 @@ pub mod p7145 {
                     }),
                 ],
             ];
-            let mut s14 = f64::tan((s8.tanh() * 0.9));
-            for i15 in 0..3usize {
-                let mut r16 = Rec {
-                    a: s14.exp_m1(),
-                    v: [(-((i15 * 2) as f64)), (a[i15 % n].abs() + 0.25).cbrt(), x2],
+            let mut s15 = f64::tan((s9.tanh() * 0.9));
+            for i16 in 0..3usize {
+                let mut r17 = Rec {
+                    a: s15.exp_m1(),
+                    v: [(-((i16 * 2) as f64)), (a[i16 % n].abs() + 0.25).cbrt(), x2],
                 };
-                s14 = s14.max(
+                s15 = s15.max(
                     ({
-                        let t17 = ({
-                            let t18 = a[0];
-                            t18 * x1
+                        let t18 = ({
+                            let t19 = a[0];
+                            t19 * x1
                         });
-                        t17 * (-s14)
+                        t18 * (-s15)
                     }),
                 );
             }
         }
-        let v19 = g1(
+        let v20 = g1(
             x1,
             &Rec {
                 a: (match (n * 2) {
@@ -3615,72 +3581,72 @@ pub mod p7145 {
                 }),
                 v: [
                     ({
-                        let t20 = x1;
-                        t20 * a[0]
+                        let t21 = x1;
+                        t21 * a[0]
                     }),
                     ((n as f64).sin() * 0.8).asin(),
                     (n as f64),
                 ],
             },
         );
-        let mut s21 = (x0.abs() + 0.5).recip();
-        for live in 0..a.len() {
-            let mut w22: [f64; 3] = [0.0; 3];
-            let mut s23: f64 = 0.0;
-            let mut k24 = 0usize;
-            while k24 < n {
-                k24 += 1;
-                let j25 = k24 - 1;
-                let v26 = (((match (n + 2) {
+        let mut s22 = (x0.abs() + 0.5).recip();
+        for stack_x in 0..a.len() {
+            let mut w23: [f64; 3] = [0.0; 3];
+            let mut s24: f64 = 0.0;
+            let mut k25 = 0usize;
+            while k25 < n {
+                k25 += 1;
+                let j26 = k25 - 1;
+                let v27 = (((match (n + 2) {
                     0 => (((((x2).abs() * 2.0) as usize) % 5) as f64),
                     1 | 2 => 1.25,
                     3..=5 if (n) < 1 => b[2],
                     _ => 0.75,
-                }) + (-(j25.min(2) as f64)))
+                }) + (-(j26.min(2) as f64)))
                     .tanh()
                     * 0.9)
                     .atanh();
-                let acc = g1(
-                    b.iter().skip(1).map(|&e27| e27).sum::<f64>().exp2(),
+                let v_x = g1(
+                    b.iter().skip(1).map(|&e28| e28).sum::<f64>().exp2(),
                     &Rec {
-                        a: w22[1].tanh(),
+                        a: w23[1].tanh(),
                         v: [
-                            (s23.abs() + 0.25).hypot((-(s21.abs() + 0.5))),
+                            (s24.abs() + 0.25).hypot((-(s22.abs() + 0.5))),
                             (b[0].sin() * 0.8).tan(),
                             x0,
                         ],
                     },
                 );
-                w22[2] -= acc;
-                s23 = s23 * 0.9 + v26 * b[0];
-                s23 = (s23 + a[n - 1 - j25]).sin();
+                w23[2] -= v_x;
+                s24 = s24 * 0.9 + v27 * b[0];
+                s24 = (s24 + a[n - 1 - j26]).sin();
             }
-            let mut m28 = ((-v19) + 3.0);
-            s21 = s21.max(s23);
-            s21 = s21 * 0.9 + f64::log10((x1.powi(((live % 4) as i32)).abs() + 0.1));
+            let mut m29 = ((-v20) + 3.0);
+            s22 = s22.max(s24);
+            s22 = s22 * 0.9 + f64::log10((x1.powi(((stack_x % 4) as i32)).abs() + 0.1));
         }
-        let v29 = s21;
-        (a[0] * 0.25) + v29 + s21 + v19
+        let v30 = s22;
+        (a[0] * 0.25) + v30 + s22 + v20
     }
 }
 
 pub mod p7150 {
     use grad::derive_gradient;
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     fn g1(p0: f64) -> f64 {
         let v101 = (p0.abs() + 0.5)
             .powf((if p0 <= 0.1 || p0 < 2.0 { p0 } else { p0 }))
             .exp_m1();
-        let mut running = f64::asin(((v101 - v101).sin() * 0.8));
-        running *= (v101.abs() + 0.5).cbrt().tanh();
-        f64::fract(running).round() + running + v101
+        let mut n = f64::asin(((v101 - v101).sin() * 0.8));
+        n *= (v101.abs() + 0.5).cbrt().tanh();
+        f64::fract(n).round() + n + v101
     }
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
         let v1 = b[2];
-        let (q2, tan_x) = (
+        let (q2, out) = (
             (-x2).cos(),
             (if x0.cos() >= 1.5 {
                 f64::trunc(v1)
@@ -3688,8 +3654,8 @@ pub mod p7150 {
                 f64::powf((f64::powi(std::f64::consts::FRAC_1_SQRT_2, 2) + 0.25), x0)
             }),
         );
-        let mut m3 = tan_x;
-        f64::cosh(tan_x).ceil() + m3 + tan_x + q2
+        let mut m3 = out;
+        f64::cosh(out).ceil() + m3 + out + q2
     }
 }
 
@@ -3703,37 +3669,29 @@ pub mod p7154 {
     }
 
     #[derive_gradient(hessian)]
-    fn out_fn(k: f64, end: [f64; 3], w0: &[f64]) -> f64 {
+    fn acc_fn(acc: f64, rows: [f64; 3], w0: &[f64]) -> f64 {
         let t101 = w0.iter().map(|&e102| e102 * e102).sum::<f64>();
         let t101 = t101 * 0.5 + t101;
-        let mut count = end[2];
-        let mut scratch_x: f64 = 0.0;
-        for &e103 in end.iter() {
-            let mut acc = Rec {
-                a: (if end[0] >= count { scratch_x } else { k }),
-                v: [e103, (-end[2]), (-(e103.abs() + 0.5)).cbrt()],
+        let mut n = rows[2];
+        let mut end: f64 = 0.0;
+        for &e103 in rows.iter() {
+            let mut tan_x = Rec {
+                a: (if rows[0] >= n { end } else { acc }),
+                v: [e103, (-rows[2]), (-(e103.abs() + 0.5)).cbrt()],
             };
-            count = count.max(f64::cosh(f64::tanh(std::f64::consts::SQRT_2)));
+            n = n.max(f64::cosh(f64::tanh(std::f64::consts::SQRT_2)));
             let mut w104 = vec![
-                ((count * e103).powi(2) + 1.25).acosh(),
-                acc.v[0usize % 3],
+                ((n * e103).powi(2) + 1.25).acosh(),
+                tan_x.v[0usize % 3],
                 0.5,
             ];
-            scratch_x += k.to_degrees();
+            end += acc.to_degrees();
         }
-        (end[1].floor().abs() + 0.1).sqrt() + scratch_x + count + t101
+        (rows[1].floor().abs() + 0.1).sqrt() + end + n + t101
     }
 
-    #[derive_gradient(hessian)]
-    pub fn f(
-        x0: f64,
-        x1: f64,
-        x2: f64,
-        start: &[f64],
-        b: [f64; 3],
-        n: usize,
-        idx: &[usize],
-    ) -> f64 {
+    #[derive_gradient(hessian, forward)]
+    pub fn f(x0: f64, x1: f64, x2: f64, v_x: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
         let v1 = x1;
         let v2 = ((({
             let t3 = v1;
@@ -3743,7 +3701,7 @@ pub mod p7154 {
             + 0.25)
             .ln_1p()
             + x1.mul_add(((n * 2) as f64).floor(), (n as f64).ceil()));
-        (if x2 <= 1.0 { start[0] } else { x0 }).ceil() + v2 + v1
+        (if x2 <= 1.0 { v_x[0] } else { x0 }).ceil() + v2 + v1
     }
 }
 
@@ -3757,99 +3715,99 @@ pub mod p7155 {
     }
 
     #[derive_gradient]
-    fn g1(trips: f64, q0: &[f64], w0: &Rec) -> f64 {
+    fn g1(hv_x: f64, q0: &[f64], w0: &Rec) -> f64 {
         let t101 = q0.iter().map(|&e102| e102 * e102).sum::<f64>();
-        let mut t1 = (match (0usize * 2) {
-            0 if trips < (w0.v[1] + 0.0) => (w0.a + 0.0),
+        let mut t2 = (match (0usize * 2) {
+            0 if hv_x < (w0.v[1] + 0.0) => (w0.a + 0.0),
             1 | 2 => t101,
-            3..=5 if trips <= t101 => t101,
+            3..=5 if hv_x <= t101 => t101,
             _ => std::f64::consts::SQRT_2,
         });
-        let mut k = 0usize;
-        while k < 2usize && t1 < 5.0 {
-            k += 1;
-            let count = k - 1;
-            t1 = t1 * 0.9
+        let mut start = 0usize;
+        while start < 2usize && t2 < 5.0 {
+            start += 1;
+            let j103 = start - 1;
+            t2 = t2 * 0.9
                 + ({
-                    let t103 = ({
-                        let t104 = t1;
-                        t104 * (count as f64)
+                    let t104 = ({
+                        let t105 = t2;
+                        t105 * (j103 as f64)
                     });
-                    t103 * (t101.abs() + 0.5).cbrt()
+                    t104 * (t101.abs() + 0.5).cbrt()
                 });
             if ({
-                let t105 = t101;
-                t105 * ((count * 2) as f64)
+                let t106 = t101;
+                t106 * ((j103 * 2) as f64)
             }) >= 0.75
             {
-                let v106 = (f64::ln_1p((f64::abs(0.25) + 0.1))
-                    + f64::trunc(((count + 3) as f64).min((w0.v[count % 3] + 0.0))));
-                t1 -= (v106 + trips.exp2()).sin();
-            } else if t1 >= ((count + 3) as f64) {
-                let v107: f64 = 1.5;
-                t1 += v107;
+                let v107 = (f64::ln_1p((f64::abs(0.25) + 0.1))
+                    + f64::trunc(((j103 + 3) as f64).min((w0.v[j103 % 3] + 0.0))));
+                t2 -= (v107 + hv_x.exp2()).sin();
+            } else if t2 >= ((j103 + 3) as f64) {
+                let v108: f64 = 1.5;
+                t2 += v108;
             } else {
-                if t1.cos() < 0.1 {
-                    return trips;
+                if t2.cos() < 0.1 {
+                    return hv_x;
                 }
             }
-            if !(f64::powf((t101.abs() + 0.5), trips) < 3.0) {
-                t1 /= f64::min(trips, t1.exp2()).abs() + 1.0;
+            if !(f64::powf((t101.abs() + 0.5), hv_x) < 3.0) {
+                t2 /= f64::min(hv_x, t2.exp2()).abs() + 1.0;
             } else {
-                let v110 = (if (count) > 1 {
+                let v111 = (if (j103) > 1 {
                     t101.clamp(t101, (t101 + (f64::abs(1.25) + 0.5)))
                 } else {
-                    (t1 / (f64::abs(0.1) + 0.25))
+                    (t2 / (f64::abs(0.1) + 0.25))
                 })
                 .exp();
-                t1 = t1.max(v110);
+                t2 = t2.max(v111);
             }
-            t1 += (w0.a * t101.to_degrees() + w0.v.iter().map(|&e112| e112.sin()).sum::<f64>());
+            t2 += (w0.a * t101.to_degrees() + w0.v.iter().map(|&e113| e113.sin()).sum::<f64>());
         }
-        let v114 = (trips.abs() + 0.25).hypot((trips.abs() + 0.5));
-        (v114.signum().abs() + 0.5).sqrt() + v114 + t1 + t101
+        let v115 = (hv_x.abs() + 0.25).hypot((hv_x.abs() + 0.5));
+        (v115.signum().abs() + 0.5).sqrt() + v115 + t2 + t101
     }
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     pub fn f(
         x0: f64,
-        unit: f64,
+        saved_x2: f64,
         x2: f64,
-        stack_unit: &[f64],
+        trip: &[f64],
         b: [f64; 3],
         n: usize,
         idx: &[usize],
     ) -> f64 {
         let mut s1 = ({
-            let t2 = x0;
-            t2 * b[0]
+            let t3 = x0;
+            t3 * b[0]
         });
-        for i3 in (0..n).rev() {
-            let v4 = x2;
-            if (i3 + 2) > 3 {
-                let r5 = Rec {
-                    a: unit,
-                    v: [x0, stack_unit[i3], (v4 + x2)],
+        for i4 in (0..n).rev() {
+            let v5 = x2;
+            if (i4 + 2) > 3 {
+                let r6 = Rec {
+                    a: saved_x2,
+                    v: [x0, trip[i4], (v5 + x2)],
                 };
             } else {
-                let v6 = (({
+                let part_x = (({
                     let t7 = ((n as f64) / (f64::abs(0.25) + 0.25));
-                    t7 * (stack_unit[n - 1 - i3].abs() + 0.1).ln()
+                    t7 * (trip[n - 1 - i4].abs() + 0.1).ln()
                 })
                 .abs()
                     + 0.5)
-                    .powf((x0 * v4).sinh());
+                    .powf((x0 * v5).sinh());
                 let v8: f64 = 0.5;
-                let v9 = (match (i3 * 2) {
-                    0 if stack_unit[0] < 0.75 => (v6 * v8),
+                let v9 = (match (i4 * 2) {
+                    0 if trip[0] < 0.75 => (part_x * v8),
                     1 | 2 => v8.asinh(),
                     3..=5 => {
                         (match ((((g1(
-                            v4,
+                            v5,
                             &b,
                             &Rec {
                                 a: x0,
-                                v: [v8, x2, stack_unit[0]],
+                                v: [v8, x2, trip[0]],
                             },
                         ))
                         .abs()
@@ -3863,17 +3821,17 @@ pub mod p7155 {
                     }
                     _ => f64::hypot(
                         (f64::abs(core::f64::consts::LN_2) + 0.25),
-                        (v4.abs() + 0.25),
+                        (v5.abs() + 0.25),
                     ),
                 })
                 .clamp(
-                    (if unit < 3.0 {
+                    (if saved_x2 < 3.0 {
                         core::f64::consts::LN_2
                     } else {
                         b[1]
                     })
                     .tanh(),
-                    ((if unit < 3.0 {
+                    ((if saved_x2 < 3.0 {
                         core::f64::consts::LN_2
                     } else {
                         b[1]
@@ -3887,60 +3845,60 @@ pub mod p7155 {
                         (x2.abs() + 1.5),
                     );
             }
-            let v10 = (-((x0.abs() + 1.5).acosh() - v4));
-            s1 -= (v10 + (unit + (n.pow(2) as f64))).sin();
-            s1 += f64::atan2((x2.abs() + 0.25), (stack_unit[i3].abs() + 0.5)).powi(-1);
+            let v11 = (-((x0.abs() + 1.5).acosh() - v5));
+            s1 -= (v11 + (saved_x2 + (n.pow(2) as f64))).sin();
+            s1 += f64::atan2((x2.abs() + 0.25), (trip[i4].abs() + 0.5)).powi(-1);
         }
-        let v11 = ((((n * 2) as f64)
+        let v12 = ((((n * 2) as f64)
             % (-(b
                 .windows(2)
-                .map(|w13| w13[0] * w13[1] + s1)
+                .map(|w14| w14[0] * w14[1] + s1)
                 .sum::<f64>()
                 .abs()
                 + 0.5)))
             .abs()
             + 0.25)
             .recip();
-        if (n as f64) <= (-stack_unit[0]) {
-            s1 = s1.max(((x0.tanh() * 0.9).asin() + (if stack_unit[0] >= x0 { x2 } else { v11 })));
-            let acc = (if (n) >= 2 || (v11 + v11) >= unit {
+        if (n as f64) <= (-trip[0]) {
+            s1 = s1.max(((x0.tanh() * 0.9).asin() + (if trip[0] >= x0 { x2 } else { v12 })));
+            let rows = (if (n) >= 2 || (v12 + v12) >= saved_x2 {
                 (match n {
-                    0 if s1 <= 2.0 => (v11 % (unit.abs() + 0.5)),
-                    1 | 2 if unit <= 0.1 => unit.fract(),
+                    0 if s1 <= 2.0 => (v12 % (saved_x2.abs() + 0.5)),
+                    1 | 2 if saved_x2 <= 0.1 => saved_x2.fract(),
                     3..=5 if x2 <= 0.75 => ((n * 2) as f64),
-                    _ => (-unit),
+                    _ => (-saved_x2),
                 })
             } else {
                 ({
-                    let t14 = f64::hypot((-(f64::abs(1.25) + 0.5)), (x0.abs() + 0.25));
-                    t14 * unit
+                    let t15 = f64::hypot((-(f64::abs(1.25) + 0.5)), (x0.abs() + 0.25));
+                    t15 * saved_x2
                 })
             });
         } else {
-            let v11 = v11 * 0.5
+            let v12 = v12 * 0.5
                 + (-((idx[2] as f64).abs() + 0.5))
                     .atan2(((b[1].abs() + 0.5).log(((n as f64).abs() + 1.5)).abs() + 0.5));
-            let mut s15: f64 = 0.0;
-            for i16 in 0..stack_unit.len() {
-                let r17 = g1(
+            let mut s16: f64 = 0.0;
+            for i17 in 0..trip.len() {
+                let r18 = g1(
                     ((-(s1.abs() + 0.5)).hypot((x2.abs() + 0.25)).tanh() * 0.9).tan(),
-                    stack_unit,
+                    trip,
                     &Rec {
-                        a: v11,
+                        a: v12,
                         v: [
-                            f64::mul_add(0.5, v11, (i16.min(2) as f64)),
+                            f64::mul_add(0.5, v12, (i17.min(2) as f64)),
                             x2,
                             ({
-                                let tan_x = x0;
-                                tan_x * b[0]
+                                let col = x0;
+                                col * b[0]
                             }),
                         ],
                     },
                 );
-                s15 = (s15
+                s16 = (s16
                     + (-(({
-                        let running = ((n + 1) as f64);
-                        running * s1
+                        let v_x = ((n + 1) as f64);
+                        v_x * s1
                     })
                     .abs()
                         + 0.5))
@@ -3948,26 +3906,26 @@ pub mod p7155 {
                 .sin();
             }
         }
-        let mut m18: f64 = (((n as f64).abs() + 0.5).hypot((-(x2.abs() + 0.5))) + v11);
-        let v19 = stack_unit[0];
-        s1.exp_m1() + v19 + m18 + v11
+        let mut m19: f64 = (((n as f64).abs() + 0.5).hypot((-(x2.abs() + 0.5))) + v12);
+        let v20 = trip[0];
+        s1.exp_m1() + v20 + m19 + v12
     }
 }
 
 pub mod p7158 {
     use grad::derive_gradient;
 
-    #[derive_gradient(hessian)]
+    #[derive_gradient(hessian, forward)]
     pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
-        let mut t3: f64 = 0.0;
+        let mut t2: f64 = 0.0;
         let mut k1 = 0usize;
         loop {
             if k1 >= n {
                 break;
             }
             k1 += 1;
-            let unit = k1 - 1;
-            if (unit) < 3 {
+            let rows = k1 - 1;
+            if (rows) < 3 {
                 return b[idx[2] % 3].floor();
             }
             let mut s2 = f64::mul_add(b[2], (n.min(2) as f64), x1);
@@ -3978,37 +3936,37 @@ pub mod p7158 {
                 }
                 k3 += 1;
                 let j4 = k3 - 1;
-                let mut adj_x: f64 = f64::to_radians(0.75);
-                let end: f64 = (b[j4 % 3] - a[j4]);
-                let mut w5: [f64; 3] = [
+                let mut m5: f64 = f64::to_radians(0.75);
+                let v6: f64 = (b[j4 % 3] - a[j4]);
+                let mut w7: [f64; 3] = [
                     ({
-                        let t6 = x1;
-                        t6 * a[j4 % n]
+                        let t8 = x1;
+                        t8 * a[j4 % n]
                     })
                     .fract(),
                     x2.to_degrees(),
                     ((-a[n - 1 - j4]).powi(2) + 0.25).log10(),
                 ];
-                s2 += adj_x;
-                s2 = s2 * 0.9 + f64::asinh((a[unit].abs() + 0.25).recip());
+                s2 += m5;
+                s2 = s2 * 0.9 + f64::asinh((a[rows].abs() + 0.25).recip());
             }
-            t3 = t3.max(s2);
-            t3 = t3 * 0.9 + f64::atanh((f64::tanh(f64::signum(2.0)) * 0.9));
+            t2 = t2.max(s2);
+            t2 = t2 * 0.9 + f64::atanh((f64::tanh(f64::signum(2.0)) * 0.9));
         }
-        let v7 = (match n {
+        let v9 = (match n {
             0 => x2.mul_add(x0, (-x1)),
             1 | 2 => {
                 ({
-                    let row = x2.cosh();
-                    row * (-x0)
+                    let part_x = x2.cosh();
+                    part_x * (-x0)
                 })
             }
             3..=5 => (f64::log2((f64::abs(2.0) + 0.5)) * (a[idx[3] % n].abs() + 1.5).acosh()),
             _ => ((n + 2) as f64),
         });
-        t3 = t3.max(x1);
-        let mut tan_x = b[0];
-        (-v7.atan()) + tan_x + v7 + t3
+        t2 = t2.max(x1);
+        let mut k = b[0];
+        (-v9.atan()) + k + v9 + t2
     }
 }
 
@@ -4023,69 +3981,77 @@ pub mod p7161 {
 
     #[derive_gradient]
     fn g1(p0: f64, q0: &Rec) -> f64 {
-        let mut acc = p0.exp_m1();
-        for t in 0..3usize {
-            let v101 = acc.atan().clamp(
-                ((p0.powi(2) + 0.25).log2() * ((q0.v[t] + 0.0) * acc)),
-                (((p0.powi(2) + 0.25).log2() * ((q0.v[t] + 0.0) * acc)) + ((-p0).abs() + 0.5)),
+        let mut count = p0.exp_m1();
+        for end in 0..3usize {
+            let v101 = count.atan().clamp(
+                ((p0.powi(2) + 0.25).log2() * ((q0.v[end] + 0.0) * count)),
+                (((p0.powi(2) + 0.25).log2() * ((q0.v[end] + 0.0) * count)) + ((-p0).abs() + 0.5)),
             );
-            let v102 = (q0.a * (t as f64) + q0.v.iter().map(|&adj_x| adj_x.sin()).sum::<f64>());
-            acc = acc.max(v101);
-            acc += ((t as f64).powi(2) + 0.25).sqrt();
+            let v102 = (q0.a * (end as f64) + q0.v.iter().map(|&acc| acc.sin()).sum::<f64>());
+            count = count.max(v101);
+            count += ((end as f64).powi(2) + 0.25).sqrt();
         }
         let v104 = (p0.sin().powi(2) + 0.25).powf((-p0)).cos();
-        let t3 = Rec {
+        let tangent = Rec {
             a: v104,
-            v: [(q0.v[2] + 0.0).cos(), p0, (-acc)],
+            v: [(q0.v[2] + 0.0).cos(), p0, (-count)],
         };
-        v104 + v104 + acc
+        v104 + v104 + count
     }
 
     #[derive_gradient]
-    fn g2(saved_x: f64, q1: [[f64; 3]; 2], w1: f64) -> f64 {
-        let mut start: f64 = 0.0;
+    fn g2(trip: f64, q1: [[f64; 3]; 2], w1: f64) -> f64 {
+        let mut unit: f64 = 0.0;
         for i201 in 0..2usize {
-            start -= q1[i201][i201].to_radians().sin();
+            unit -= q1[i201][i201].to_radians().sin();
             let mut w202: Vec<f64> = vec![
                 ({
-                    let mut s204 = 0.0;
-                    for grad_x in 0..2 {
-                        for out in 0..3 {
-                            s204 += q1[grad_x][out] * (-saved_x);
+                    let mut column = 0.0;
+                    for i204 in 0..2 {
+                        for t2 in 0..3 {
+                            column += q1[i204][t2] * (-trip);
                         }
                     }
-                    s204
+                    column
                 }),
-                saved_x,
+                trip,
                 0.5,
             ];
-            start -= ((q1[i201][i201] * w1).abs() + 1.5).acosh();
+            unit -= ((q1[i201][i201] * w1).abs() + 1.5).acosh();
         }
         let v205 = w1;
-        (-w1.trunc()) + v205 + start
+        (-w1.trunc()) + v205 + unit
     }
 
-    #[derive_gradient]
-    pub fn f(x0: f64, x1: f64, x2: f64, a: &[f64], b: [f64; 3], v_x: usize, idx: &[usize]) -> f64 {
+    #[derive_gradient(forward)]
+    pub fn f(
+        x0: f64,
+        x1: f64,
+        x2: f64,
+        a: &[f64],
+        b: [f64; 3],
+        stack_x: usize,
+        idx: &[usize],
+    ) -> f64 {
         let mut r1 = Rec {
             a: b.iter().map(|&e2| 3.0).sum::<f64>(),
             v: [
                 (b[2].abs() + 0.25).recip(),
-                (if (v_x * 2) < 2 { x0 } else { x2 }),
-                (b[v_x.min(2) % 3].sin() * 0.8).atanh(),
+                (if (stack_x * 2) < 2 { x0 } else { x2 }),
+                (b[stack_x.min(2) % 3].sin() * 0.8).atanh(),
             ],
         };
-        let running = g2(
+        let n = g2(
             b[0].fract(),
             [
                 [
-                    (match v_x {
+                    (match stack_x {
                         0 => x2,
                         1 | 2 => b[1],
                         _ => x0,
                     }),
                     (r1.a + 0.75),
-                    (match (v_x + 1) {
+                    (match (stack_x + 1) {
                         0 => x0,
                         1 | 2 => x0,
                         3..=5 => r1.a,
@@ -4096,7 +4062,7 @@ pub mod p7161 {
             ],
             (x0 * x2).powi(-1),
         );
-        x1 + running
+        x1 + n
     }
 }
 
@@ -4109,29 +4075,29 @@ pub mod p7173 {
         v: [f64; 3],
     }
 
-    #[derive_gradient]
+    #[derive_gradient(forward)]
     pub fn f(
         x0: f64,
-        count: f64,
+        trip: f64,
         x2: f64,
         a: &[f64],
-        adj_x: [f64; 3],
+        col: [f64; 3],
         n: usize,
         idx: &[usize],
     ) -> f64 {
-        let tan_x = Rec {
+        let adj_x = Rec {
             a: x2,
-            v: [count.mul_add(1.5, x0), x0.min((n as f64)), (-count)],
+            v: [trip.mul_add(1.5, x0), x0.min((n as f64)), (-trip)],
         };
-        let mut part_x = [
-            adj_x,
+        let mut t2 = [
+            col,
             [
-                (-tan_x.a),
+                (-adj_x.a),
                 (-(x0.abs() + 0.5)).cbrt(),
                 (x2 % (-((idx[2] as f64).abs() + 0.5))),
             ],
         ];
-        count
+        trip
     }
 }
 
@@ -4144,10 +4110,10 @@ pub mod p7175 {
         v: [f64; 3],
     }
 
-    #[derive_gradient(hessian)]
+    #[derive_gradient(hessian, forward)]
     fn g1(p0: f64) -> f64 {
         if p0 < p0 || p0 > 1.25 {
-            let mut saved_x = [
+            let mut column = [
                 [p0, p0, p0.max(p0)],
                 [
                     p0,
@@ -4161,7 +4127,7 @@ pub mod p7175 {
                 ],
             ];
             let mut w101 = vec![
-                p0.powi(4).min(p0.mul_add(p0, saved_x[0][0])),
+                p0.powi(4).min(p0.mul_add(p0, column[0][0])),
                 (match 0usize {
                     0 => p0,
                     1 | 2 => p0.max(p0),
@@ -4169,76 +4135,77 @@ pub mod p7175 {
                 }),
                 0.5,
             ];
-            let mut seed = p0;
+            let mut out = p0;
             let mut k102 = 0usize;
             loop {
                 if k102 >= 2usize {
                     break;
                 }
                 k102 += 1;
-                let tan_x = k102 - 1;
-                seed += (match tan_x {
-                    0 => (((tan_x + 2) as f64) % (-(f64::abs(1.25) + 0.5))),
+                let v_x = k102 - 1;
+                out += (match v_x {
+                    0 => (((v_x + 2) as f64) % (-(f64::abs(1.25) + 0.5))),
                     _ => (p0.tanh() * 0.9).asin(),
                 });
-                seed += p0;
+                out += p0;
             }
         } else if !(p0.copysign((p0.abs() + 0.5)) >= 1.0) {
-            let stack_x = (p0.asinh() + ((0.5 + p0) + (p0.abs() + 0.5).recip()));
-            let mut s103 = f64::copysign(2.0, (-(stack_x.abs() + 0.5)));
-            for t1 in 0..3usize {
-                let stack_x = stack_x * 0.5 + ((stack_x.abs() + 0.25).recip().abs() + 0.5).log10();
-                s103 += f64::acosh(((stack_x * (t1 as f64)).abs() + 1.5));
+            let scratch_x = (p0.asinh() + ((0.5 + p0) + (p0.abs() + 0.5).recip()));
+            let mut end = f64::copysign(2.0, (-(scratch_x.abs() + 0.5)));
+            for stack_x in 0..3usize {
+                let scratch_x =
+                    scratch_x * 0.5 + ((scratch_x.abs() + 0.25).recip().abs() + 0.5).log10();
+                end += f64::acosh(((scratch_x * (stack_x as f64)).abs() + 1.5));
             }
         }
-        let mut m104: f64 = 1.25;
-        p0 + m104
+        let mut m103: f64 = 1.25;
+        p0 + m103
     }
 
     #[derive_gradient(hessian)]
-    fn scratch_x_fn(p1: f64, q1: [f64; 3], w1: &Rec) -> f64 {
-        let adj_x: f64 = (if q1[1].signum() < q1[2]
+    fn v_x_fn(p1: f64, q1: [f64; 3], w1: &Rec) -> f64 {
+        let v201: f64 = (if q1[1].signum() < q1[2]
             || (p1.powi(2) + 0.25).log((f64::powi(0.25, 2) + 1.25))
-                < (w1.a * (w1.a + 0.0) + w1.v.iter().map(|&t3| t3.sin()).sum::<f64>())
+                < (w1.a * (w1.a + 0.0) + w1.v.iter().map(|&e202| e202.sin()).sum::<f64>())
         {
             ((q1[1] + p1) * p1)
         } else {
             (p1.exp2().abs() + 0.5).powf(p1.sin())
         });
-        let mut k202 = 0usize;
-        let v211 = loop {
-            if k202 >= 2usize {
-                break adj_x;
+        let mut k204 = 0usize;
+        let v213 = loop {
+            if k204 >= 2usize {
+                break v201;
             }
-            k202 += 1;
-            let v_x = k202 - 1;
-            let trip = ((-(adj_x * q1[1]))
+            k204 += 1;
+            let k = k204 - 1;
+            let tan_x = ((-(v201 * q1[1]))
                 + q1.iter()
                     .take(2)
-                    .map(|&e203| {
+                    .map(|&e205| {
                         ({
-                            let t204 = p1;
-                            t204 * q1[v_x]
+                            let t206 = p1;
+                            t206 * q1[k]
                         })
                     })
                     .sum::<f64>());
-            let v205: f64 = 0.5;
-            let mut s206 = (-v205);
-            let mut live = 0usize;
-            while live < 2usize && s206 < 0.5 {
-                live += 1;
-                let row = live - 1;
-                let unit = q1[row];
-                let mut w207 = vec![
-                    (w1.a * (adj_x - 2.0) + w1.v.iter().map(|&e208| e208.sin()).sum::<f64>()),
-                    v205.signum().floor(),
+            let v207: f64 = 0.5;
+            let mut adj_x = (-v207);
+            let mut k208 = 0usize;
+            while k208 < 2usize && adj_x < 0.5 {
+                k208 += 1;
+                let j209 = k208 - 1;
+                let seed = q1[j209];
+                let mut w210 = vec![
+                    (w1.a * (v201 - 2.0) + w1.v.iter().map(|&e211| e211.sin()).sum::<f64>()),
+                    v207.signum().floor(),
                     0.5,
                 ];
-                let v210 = (w1.v[row % 3] + 0.0);
-                s206 /= ((match ((((q1[row]).abs() * 2.0) as usize) % 5) {
-                    0 if trip > (((((p1).abs() * 2.0) as usize) % 5) as f64) => v205,
-                    1 | 2 if v205 < 0.5 => q1[0],
-                    _ => adj_x,
+                let v212 = (w1.v[j209 % 3] + 0.0);
+                adj_x /= ((match ((((q1[j209]).abs() * 2.0) as usize) % 5) {
+                    0 if tan_x > (((((p1).abs() * 2.0) as usize) % 5) as f64) => v207,
+                    1 | 2 if v207 < 0.5 => q1[0],
+                    _ => v201,
                 })
                 .abs()
                     + 0.1)
@@ -4247,57 +4214,49 @@ pub mod p7175 {
                     + 1.0;
             }
         };
-        let v212: f64 = (f64::atan((q1[0].abs() + 0.5).ln()).tanh() * 0.9).acos();
-        (q1[0].sin() * 0.8).asin() + v212 + v211 + adj_x
+        let v214: f64 = (f64::atan((q1[0].abs() + 0.5).ln()).tanh() * 0.9).acos();
+        (q1[0].sin() * 0.8).asin() + v214 + v213 + v201
     }
 
-    #[derive_gradient(hessian, strict)]
-    pub fn f(
-        x0: f64,
-        x1: f64,
-        grad_x: f64,
-        a: &[f64],
-        b: [f64; 3],
-        n: usize,
-        idx: &[usize],
-    ) -> f64 {
+    #[derive_gradient(hessian, strict, forward)]
+    pub fn f(x0: f64, x1: f64, live: f64, a: &[f64], b: [f64; 3], n: usize, idx: &[usize]) -> f64 {
         let mut r1 = Rec {
             a: x0,
-            v: [a[0].abs(), grad_x, f64::mul_add(f64::EPSILON, grad_x, 0.25)],
+            v: [a[0].abs(), live, f64::mul_add(f64::EPSILON, live, 0.25)],
         };
-        let mut s2 = f64::hypot((f64::abs(0.1) + 0.25), (-(grad_x.abs() + 0.5)));
+        let mut s2 = f64::hypot((f64::abs(0.1) + 0.25), (-(live.abs() + 0.5)));
         let mut k3 = 0usize;
         loop {
             if k3 >= n {
                 break;
             }
             k3 += 1;
-            let out = k3 - 1;
-            let v4 = (match (out * 2) {
+            let start = k3 - 1;
+            let v4 = (match (start * 2) {
                 0 => (n as f64).asinh(),
-                1 | 2 => ((n as f64) * a[out]),
+                1 | 2 => ((n as f64) * a[start]),
                 _ => (-b[2]),
             })
             .cos();
             if (x0 + x0) <= f64::asin((s2.tanh() * 0.9))
-                && a.iter().map(|&t2| v4.tanh() + 1.0).product::<f64>()
+                && a.iter().map(|&acc| v4.tanh() + 1.0).product::<f64>()
                     >= (r1.a * a[0] + r1.v.iter().map(|&e5| e5.sin()).sum::<f64>())
             {
                 break;
             }
-            if (-grad_x) > 2.0 && x0 >= 1.25 {
+            if (-live) > 2.0 && x0 >= 1.25 {
                 let mut w7 = [
-                    b.iter().map(|&e8| a[out]).sum::<f64>(),
-                    a[out],
-                    ((grad_x.abs() + 0.5).cbrt().sin() * 0.8).asin(),
+                    b.iter().map(|&e8| a[start]).sum::<f64>(),
+                    a[start],
+                    ((live.abs() + 0.5).cbrt().sin() * 0.8).asin(),
                 ];
-                let mut m9: [[f64; 3]; 2] = [
-                    [g1(a[out]), scratch_x_fn(grad_x, w7, &r1), grad_x.floor()],
+                let mut t2: [[f64; 3]; 2] = [
+                    [g1(a[start]), v_x_fn(live, w7, &r1), live.floor()],
                     [
                         f64::to_degrees(
-                            (((((f64::exp((out as f64))).abs() * 2.0) as usize) % 5) as f64),
+                            (((((f64::exp((start as f64))).abs() * 2.0) as usize) % 5) as f64),
                         ),
-                        (match out {
+                        (match start {
                             0 => (n.min(2) as f64),
                             _ => x0,
                         }),
@@ -4305,24 +4264,24 @@ pub mod p7175 {
                     ],
                 ];
             } else {
-                let v10 = (a[idx[1]].sin() * 0.8).atanh();
-                let v11 = (match n {
+                let v9 = (a[idx[1]].sin() * 0.8).atanh();
+                let value = (match n {
                     0 => x0.powi(3).atan(),
                     1 | 2 => x1,
                     3..=5 => {
                         ({
-                            let t12 = g1(x0);
-                            t12 * grad_x
+                            let t10 = g1(x0);
+                            t10 * live
                         })
                     }
-                    _ => (a[0] + v10).to_radians(),
+                    _ => (a[0] + v9).to_radians(),
                 });
-                let v13 = ((s2 * v10) * b.iter().enumerate().map(|(j15, &e14)| e14).sum::<f64>())
+                let v11 = ((s2 * v9) * b.iter().enumerate().map(|(part_x, &e12)| e12).sum::<f64>())
                     .to_degrees();
-                s2 += v13;
+                s2 += v11;
             }
-            s2 = (s2 + ((x0.powi(2) + 0.25).log2().abs() + 0.1).log(((-grad_x).powi(2) + 1.25)))
-                .sin();
+            s2 =
+                (s2 + ((x0.powi(2) + 0.25).log2().abs() + 0.1).log(((-live).powi(2) + 1.25))).sin();
         }
         x1 + s2
     }

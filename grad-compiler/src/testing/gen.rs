@@ -1813,18 +1813,30 @@ pub fn program_with(seed: u64, cfg: Config) -> Program {
         Ret::Vec,
     ]);
     let hessian = ret == Ret::Scalar && rng.chance(0.25);
+    // `forward` is drawn from a stream of its own, so that the programs of every seed stay
+    // what they were before the option existed. A helper's forward-mode pushforward is what
+    // a main function's Jacobian columns call.
+    let mut options = Rng::new(seed ^ 0x5eed_f0a4);
     let mut used: Vec<String> = Vec::new();
     let mut helpers: Vec<Helper> = Vec::new();
     let mut defs = Vec::new();
     let count = rng.below(cfg.helpers + 1);
     for h in 0..count {
-        let (def, helper) = helper_fn(&mut rng, h, &helpers, &mut used, hessian);
+        let forward = options.chance(0.3);
+        let (def, helper) = helper_fn(&mut rng, h, &helpers, &mut used, hessian, forward);
         defs.push(def);
         helpers.push(helper);
     }
     let names = main_names(&mut rng, &used);
     used.extend(names.iter().cloned());
-    let attr = main_attr(&mut rng, &names, hessian);
+    let mut attr = main_attr(&mut rng, &names, hessian);
+    if options.chance(0.2) {
+        attr = if attr.is_empty() {
+            "forward".into()
+        } else {
+            format!("{attr}, forward")
+        };
+    }
     let mut g = Gen {
         rng: &mut rng,
         scope: Scope::default(),
@@ -1922,9 +1934,6 @@ fn main_attr(rng: &mut Rng, names: &[String], hessian: bool) -> String {
     } else if rng.chance(0.2) {
         parts.push("parallel".into());
     }
-    if rng.chance(0.2) {
-        parts.push("forward".into());
-    }
     parts.join(", ")
 }
 
@@ -1935,6 +1944,7 @@ fn helper_fn(
     earlier: &[Helper],
     used: &mut Vec<String>,
     hessian: bool,
+    forward: bool,
 ) -> (FnDef, Helper) {
     let name = {
         let b = *rng.pick(Binder::ALL);
@@ -2063,8 +2073,6 @@ fn helper_fn(
     }
     let tail = g.tail();
     used.extend(g.used.iter().cloned());
-    // A helper's forward-mode pushforward is what a main function's Jacobian columns call.
-    let forward = g.rng.chance(0.3);
     let attr = match (hessian, forward) {
         (true, true) => "hessian, forward",
         (true, false) => "hessian",
@@ -2129,13 +2137,23 @@ mod tests {
             .and_then(|s| s.parse().ok())
             .unwrap_or(7000);
         while names.len() < 50 {
-            let p = program(seed);
+            let mut p = program(seed);
             seed += 1;
             if p.ret != Ret::Scalar
                 || p.main.attr.contains("wrt")
                 || p.main.attr.contains("parallel")
             {
                 continue;
+            }
+            // The harness compares the gradient with `f_pushforward`: forward mode, so that
+            // the comparison is between two derivative programs (without `forward` the
+            // pushforward of a float result is the gradient along the tangent). Helpers keep
+            // their draw: a main's forward mode calls their pushforwards of either kind.
+            if !p.main.attr.contains("forward") {
+                p.main.attr = match p.main.attr.as_str() {
+                    "" => "forward".to_string(),
+                    a => format!("{a}, forward"),
+                };
             }
             let src = p.source().replace("\nfn f(", "\npub fn f(");
             let src = if src.starts_with("fn f(") {
