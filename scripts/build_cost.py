@@ -7,12 +7,14 @@ Builds, in a scratch workspace (default /tmp/grad-build-cost) depending on this 
   annotated/  the same 40 functions with `#[derive_gradient]`
   caller/     a binary calling `f_grad` of every function of `annotated`
   caller_plain/  a binary calling every function of `plain`
-and reports, each the median of three rebuilds of that crate alone (its dependencies built):
+  expanded/   annotated's expansion, as plain code
+and reports, each from five rebuilds of that crate alone (its dependencies built), plain and
+annotated in alternation (the ratio is the median of the five rounds' ratios):
   - `cargo check` of annotated vs plain,
   - `cargo build --release` of annotated vs plain (companions unused: they are `#[inline]`,
     so the library compiles none of them to machine code),
   - `cargo build --release` of annotated + caller (every `f_grad` compiled) vs plain +
-    caller_plain,
+    caller_plain (the library touched, so both are rebuilt),
   - the expanded lines (rustfmt'd) vs the source lines;
   - `cargo check` of that expansion compiled as plain code (expanded/), against plain: what
     checking the generated code costs without the macro's own run;
@@ -157,16 +159,36 @@ def cargo(d, *args):
     subprocess.run(["cargo", *args], cwd=d, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def timed_rebuild(d, crate, touch, *args):
-    """Median of three rebuilds of `crate` alone (after touching `touch`)."""
+ROUNDS = 5
+
+
+def rebuild(d, crate, touch, args):
+    """Seconds to rebuild `crate` after touching `touch` (its dependencies built)."""
+    os.utime(os.path.join(d, touch))
+    start = time.perf_counter()
     cargo(d, *args, "-p", crate)
-    times = []
-    for _ in range(3):
-        os.utime(os.path.join(d, touch))
-        start = time.perf_counter()
+    return time.perf_counter() - start
+
+
+def timed_pair(d, plain, annotated, *args):
+    """Rebuilds of `plain` and `annotated` (each `(crate, file to touch)`) in alternation,
+    the order swapped every round: this machine's speed drifts by tens of percent within
+    minutes, so each round's ratio compares the two under the same conditions. Returns the
+    median times and the median of the rounds' ratios."""
+    for crate, _ in (plain, annotated):
         cargo(d, *args, "-p", crate)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times_p, times_a, ratios = [], [], []
+    for r in range(ROUNDS):
+        if r % 2 == 0:
+            tp = rebuild(d, *plain, args)
+            ta = rebuild(d, *annotated, args)
+        else:
+            ta = rebuild(d, *annotated, args)
+            tp = rebuild(d, *plain, args)
+        times_p.append(tp)
+        times_a.append(ta)
+        ratios.append(ta / tp)
+    return statistics.median(times_p), statistics.median(times_a), statistics.median(ratios)
 
 
 def expansion(d):
@@ -191,48 +213,38 @@ def main():
     os.makedirs(d, exist_ok=True)
     scaffold(d)
     src_lines = len([l for l in library(False).splitlines() if l.strip()])
+    plain_lib = ("plain", "plain/src/lib.rs")
+    annotated_lib = ("annotated", "annotated/src/lib.rs")
+    # A rebuild of a caller after touching its library recompiles both.
+    plain_caller = ("caller_plain", "plain/src/lib.rs")
+    annotated_caller = ("caller", "annotated/src/lib.rs")
+    optimised = "macro optimised (`opt-level = 3` for grad-compiler)"
     rows = []
-    check_plain = timed_rebuild(d, "plain", "plain/src/lib.rs", "check")
-    check_ann = timed_rebuild(d, "annotated", "annotated/src/lib.rs", "check")
-    rows.append(("`cargo check`, library", check_plain, check_ann))
-    check_expanded = timed_rebuild(d, "expanded", "expanded/src/lib.rs", "check")
-    rows.append(("`cargo check`, the expansion compiled as plain code (no macro run)", check_plain, check_expanded))
-    rel_plain = timed_rebuild(d, "plain", "plain/src/lib.rs", "build", "--release")
-    rel_ann = timed_rebuild(d, "annotated", "annotated/src/lib.rs", "build", "--release")
-    rows.append(("`cargo build --release`, library (companions unused)", rel_plain, rel_ann))
-    # The callers' rebuilds recompile the binary only; the libraries are built.
-    rel_caller = timed_rebuild(d, "caller", "caller/src/main.rs", "build", "--release")
-    rel_caller_plain = timed_rebuild(d, "caller_plain", "caller_plain/src/main.rs", "build", "--release")
+    rows.append(("`cargo check`, library", *timed_pair(d, plain_lib, annotated_lib, "check")))
     rows.append(
         (
-            "`cargo build --release`, library + binary calling every `f_grad` (plain: every `f`)",
-            rel_plain + rel_caller_plain,
-            rel_ann + rel_caller,
+            "`cargo check`, the expansion compiled as plain code (no macro run)",
+            *timed_pair(d, plain_lib, ("expanded", "expanded/src/lib.rs"), "check"),
         )
     )
+    release = ("build", "--release")
+    rows.append(("`cargo build --release`, library (companions unused)", *timed_pair(d, plain_lib, annotated_lib, *release)))
+    caller_row = "`cargo build --release`, library + binary calling every `f_grad` (plain: every `f`)"
+    rows.append((caller_row, *timed_pair(d, plain_caller, annotated_caller, *release)))
     # The same builds with the proc macro optimised (the setting the README recommends;
     # a package's own profile overrides the unoptimised `build-override` default).
     write(os.path.join(d, "Cargo.toml"), WORKSPACE.format(members=MEMBERS) + OPT_MACRO)
-    check_ann_opt = timed_rebuild(d, "annotated", "annotated/src/lib.rs", "check")
-    rel_ann_opt = timed_rebuild(d, "annotated", "annotated/src/lib.rs", "build", "--release")
-    rel_caller_opt = timed_rebuild(d, "caller", "caller/src/main.rs", "build", "--release")
+    rows.insert(1, (f"`cargo check`, library, {optimised}", *timed_pair(d, plain_lib, annotated_lib, "check")))
+    rows.insert(4, (f"`cargo build --release`, library, {optimised}", *timed_pair(d, plain_lib, annotated_lib, *release)))
+    rows.append((f"{caller_row[:-len(' (plain: every `f`)')]}, {optimised}", *timed_pair(d, plain_caller, annotated_caller, *release)))
     write(os.path.join(d, "Cargo.toml"), WORKSPACE.format(members=MEMBERS))
-    optimised = "macro optimised (`opt-level = 3` for grad-compiler)"
-    rows.insert(1, (f"`cargo check`, library, {optimised}", check_plain, check_ann_opt))
-    rows.insert(4, (f"`cargo build --release`, library, {optimised}", rel_plain, rel_ann_opt))
-    rows.append(
-        (
-            f"`cargo build --release`, library + binary calling every `f_grad`, {optimised}",
-            rel_plain + rel_caller_plain,
-            rel_ann_opt + rel_caller_opt,
-        )
-    )
     exp = expanded_lines(d)
     print(f"{N_FUNCTIONS} functions, {src_lines} source lines (non-blank)\n")
+    print(f"Medians of {ROUNDS} rebuilds of each, plain and annotated in alternation; the ratio is the median of the rounds' ratios.\n")
     print("| build | plain | annotated | ratio |")
     print("|---|---:|---:|---:|")
-    for name, plain, ann in rows:
-        print(f"| {name} | {plain:.2f} s | {ann:.2f} s | {ann / plain:.1f} x |")
+    for name, plain, ann, ratio in rows:
+        print(f"| {name} | {plain:.2f} s | {ann:.2f} s | {ratio:.1f} x |")
     print(f"| expanded lines (rustfmt, non-blank) | {src_lines} | {exp} | {exp / src_lines:.1f} x |")
 
 

@@ -37,18 +37,7 @@ pub fn grad(cx: &Ctx, into: &Companion) -> Companion {
     let mut args: Vec<Arg> = user_args(&f);
     let mut grads = Vec::new();
     for &p in &cx.wrt {
-        let ty = f.ty(p).derivative();
-        let g = f.add_var(
-            Binder::Gradient.name(&f.var(p).name),
-            ty,
-            f.var(p).span,
-            Origin::Made(Binder::Gradient, Some(p)),
-        );
-        f.body.push(Stmt::Assign {
-            target: g,
-            op: Op::ZeroLike(Atom::Var(p)),
-            span: span(),
-        });
+        let g = zeroed_buffer(&mut f, Binder::Gradient, p);
         args.push(Arg::MutRef(Place::var(g)));
         grads.push(g);
     }
@@ -91,17 +80,7 @@ pub fn pushforward(cx: &Ctx) -> Companion {
     };
     let mut adjoints = Vec::new();
     for &(p, _) in &tangents {
-        let a = f.add_var(
-            binder.name(&f.var(p).name),
-            f.ty(p).derivative(),
-            f.var(p).span,
-            Origin::Made(binder, Some(p)),
-        );
-        f.body.push(Stmt::Assign {
-            target: a,
-            op: Op::ZeroLike(Atom::Var(p)),
-            span: span(),
-        });
+        let a = zeroed_buffer(&mut f, binder, p);
         args.push(Arg::MutRef(Place::var(a)));
         adjoints.push(a);
     }
@@ -160,6 +139,23 @@ pub fn pushforward(cx: &Ctx) -> Companion {
         func: f,
         errors: Vec::new(),
     }
+}
+
+/// `b = zero_like(p)` at the end of `f`'s body: a new derivative buffer of parameter `p`'s
+/// shape, named after `binder` (`grad_x`, `adj_x`).
+fn zeroed_buffer(f: &mut Function, binder: Binder, p: VarId) -> VarId {
+    let b = f.add_var(
+        binder.name(&f.var(p).name),
+        f.ty(p).derivative(),
+        f.var(p).span,
+        Origin::Made(binder, Some(p)),
+    );
+    f.body.push(Stmt::Assign {
+        target: b,
+        op: Op::ZeroLike(Atom::Var(p)),
+        span: span(),
+    });
+    b
 }
 
 fn prim(name: &str) -> crate::rules::Prim {
